@@ -1,0 +1,147 @@
+/** Shared logic of caches that keep `metadata.json` plus one data file per task. */
+import { CacheError, TaskNotFound } from "../core/errors.ts";
+import { fromStored, storedTaskText } from "../core/params.ts";
+import { findTaskType } from "../core/registry.ts";
+import { makeTaskWithVersion, type Task, type TaskResult, type TaskType } from "../core/task.ts";
+import { VERSION } from "../core/version.ts";
+import { detectRuntime } from "../runners/runtime/detect.ts";
+import type { Storage } from "../storage/storage.ts";
+import type { Cache } from "./cache.ts";
+
+/** The name of the metadata file in every entry. */
+export const METADATA_FILE = "metadata.json";
+
+/** What `metadata.json` holds. */
+export interface EntryMetadata {
+  labtechVersion: string;
+  cacheFormat: string;
+  cacheKey: string;
+  dataFile: string;
+  task: { name: string; codeVersion: string | null; params: unknown };
+  start: string | null;
+  durationMs: number | null;
+  runtime: string;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A cache that stores `metadata.json` and one data file in its own format. */
+export abstract class FileCache implements Cache {
+  /** Format name written to metadata, with a version: `structured/1`. */
+  protected abstract readonly format: string;
+  /** Name of the data file. */
+  protected abstract readonly dataFile: string;
+  /** Encodes a result value; throws CacheError for values the format cannot hold. */
+  protected abstract encode(value: unknown, task: Task): Uint8Array;
+  /** Decodes a result value. */
+  protected abstract decode(data: Uint8Array): unknown;
+
+  cacheKey(task: Task): string {
+    return task.cacheKey;
+  }
+
+  isCached(storage: Storage, task: Task): Promise<boolean> {
+    return storage.exists(task.cacheKey);
+  }
+
+  async save(storage: Storage, task: Task, result: TaskResult<unknown>): Promise<void> {
+    // Encode first: a value the format cannot hold must leave nothing behind.
+    const data = this.encode(result.value, task);
+    const metadata = `{"labtechVersion":${JSON.stringify(VERSION)},"cacheFormat":${
+      JSON.stringify(this.format)
+    },"cacheKey":${JSON.stringify(task.cacheKey)},"dataFile":${
+      JSON.stringify(this.dataFile)
+    },"task":${storedTaskText(task)},"start":${
+      JSON.stringify(result.meta.start?.toISOString() ?? null)
+    },"durationMs":${JSON.stringify(result.meta.durationMs)},"runtime":${
+      JSON.stringify(detectRuntime())
+    }}`;
+    const files = new Map([[this.dataFile, data], [METADATA_FILE, encoder.encode(metadata)]]);
+    if (storage.writeEntry !== undefined) {
+      await storage.writeEntry(task.cacheKey, files);
+      return;
+    }
+    // Without atomic entries, un-publish any old entry and write metadata last.
+    await storage.delete(task.cacheKey);
+    await storage.write(task.cacheKey, this.dataFile, data);
+    await storage.write(task.cacheKey, METADATA_FILE, files.get(METADATA_FILE)!);
+  }
+
+  /** Reads and checks an entry's metadata. */
+  protected async readMetadata(storage: Storage, key: string): Promise<EntryMetadata> {
+    const bytes = await storage.read(key, METADATA_FILE);
+    let metadata: EntryMetadata;
+    try {
+      metadata = JSON.parse(decoder.decode(bytes));
+    } catch (error) {
+      throw new CacheError(`Cannot read cache entry ${key}: its metadata.json is not valid JSON`, {
+        cause: error,
+      });
+    }
+    if (metadata?.cacheKey !== key || typeof metadata.task?.name !== "string") {
+      throw new CacheError(`Cannot read cache entry ${key}: its metadata.json is for another key`);
+    }
+    if (metadata.cacheFormat !== this.format) {
+      throw new CacheError(
+        `Cannot read cache entry ${key}: it was written as ${metadata.cacheFormat}, not ${this.format}`,
+      );
+    }
+    return metadata;
+  }
+
+  async loadTask(storage: Storage, type: TaskType, key: string): Promise<Task> {
+    if (!(await storage.exists(key))) {
+      throw new TaskNotFound(`Cannot load task ${key}: not in storage`);
+    }
+    const metadata = await this.readMetadata(storage, key);
+    if (metadata.task.name !== type.name) {
+      throw new CacheError(
+        `Cannot load task ${key} as ${type.name}: it is a ${metadata.task.name}`,
+      );
+    }
+    const makeTask = (name: string, codeVersion: string | null, params: unknown) => {
+      const nested = findTaskType<TaskType>(name);
+      if (nested === undefined) {
+        throw new CacheError(
+          `Cannot load task ${key}: it depends on task type "${name}", which is not defined ` +
+            `in this process; import the module that defines it first`,
+        );
+      }
+      return makeTaskWithVersion(nested, params, codeVersion);
+    };
+    const task = makeTaskWithVersion(
+      type,
+      fromStored(metadata.task.params, makeTask),
+      metadata.task.codeVersion,
+    );
+    if (task.cacheKey !== key) {
+      throw new CacheError(`Cannot load task ${key}: its stored parameters give another cache key`);
+    }
+    return task;
+  }
+
+  async loadResultWithMeta(storage: Storage, task: Task): Promise<TaskResult<unknown>> {
+    const metadata = await this.readMetadata(storage, task.cacheKey);
+    const data = await storage.read(task.cacheKey, metadata.dataFile ?? this.dataFile);
+    let value: unknown;
+    try {
+      value = this.decode(data);
+    } catch (error) {
+      throw new CacheError(`Cannot decode the cached result of ${task}: the data file is corrupt`, {
+        cause: error,
+      });
+    }
+    return {
+      value,
+      meta: {
+        start: metadata.start === null ? null : new Date(metadata.start),
+        durationMs: metadata.durationMs,
+      },
+    };
+  }
+
+  delete(storage: Storage, task: Task): Promise<void> {
+    return storage.delete(task.cacheKey);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * `StructuredCache`: the default cache, a compact binary format.
+ *
+ * @module
+ */
+import { Packr } from "msgpackr";
+import { CacheError } from "../core/errors.ts";
+import type { Task } from "../core/task.ts";
+import { checkEncodable } from "./_encodable.ts";
+import { FileCache } from "./_file_cache.ts";
+
+// Records keep plain objects apart from Maps; structuredClone adds Set, Date,
+// RegExp, typed arrays and shared references; int64AsType keeps bigints bigints.
+const PACKR_OPTIONS = {
+  structuredClone: true,
+  mapsAsObjects: false,
+  int64AsType: "bigint",
+  moreTypes: true,
+} as const;
+
+/**
+ * Stores results as MessagePack (msgpackr): round-trips objects, arrays, Map,
+ * Set, Date, bigint, typed arrays, undefined and NaN; refuses functions,
+ * symbols and class instances with a CacheError rather than losing them.
+ * Entries written by any runtime are read by the other two.
+ *
+ * @example
+ * ```ts
+ * import { StructuredCache } from "./structured_cache.ts";
+ * import { MemoryStorage } from "../storage/memory_storage.ts";
+ * import { task } from "../core/task.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const cache = new StructuredCache();
+ * const storage = new MemoryStorage();
+ * const t = task({ name: "DocStructured", run: () => 0 })({});
+ * const value = new Map([["n", 1n]]);
+ * await cache.save(storage, t, { value, meta: { start: null, durationMs: 1 } });
+ * const loaded = await cache.loadResultWithMeta(storage, t);
+ * assert.deepEqual(loaded.value, value);
+ * ```
+ */
+export class StructuredCache extends FileCache {
+  protected readonly format = "structured/1";
+  protected readonly dataFile = "data.msgpack";
+  readonly #packr = new Packr(PACKR_OPTIONS);
+
+  protected encode(value: unknown, task: Task): Uint8Array {
+    checkEncodable(value, "structured", String(task));
+    try {
+      return this.#packr.pack(value);
+    } catch (error) {
+      throw new CacheError(`Cannot cache the result of ${task}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  protected decode(data: Uint8Array): unknown {
+    return this.#packr.unpack(data);
+  }
+}

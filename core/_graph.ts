@@ -1,0 +1,102 @@
+/** The graph of unique tasks (by cache key) reachable from a run's tasks. */
+import { LabError } from "./errors.ts";
+import { type Task, taskDependencies } from "./task.ts";
+
+/** One unique task in a run, shared by every object with its cache key. */
+export interface GraphNode {
+  key: string;
+  /** The first object seen with this key. */
+  task: Task;
+  /** Every distinct object with this key: each gets the result. */
+  instances: Task[];
+  deps: GraphNode[];
+  dependents: GraphNode[];
+  /** Passed to runTasks directly: its result is never released. */
+  isRoot: boolean;
+}
+
+/**
+ * Walks every task reachable from `roots` without recursion, refusing stale
+ * code versions and cycles with a LabError that names the task.
+ */
+export function buildGraph(roots: readonly Task[]): Map<string, GraphNode> {
+  const nodes = new Map<string, GraphNode>();
+  const nodeOf = (task: Task): [GraphNode, boolean] => {
+    const existing = nodes.get(task.cacheKey);
+    if (existing !== undefined) return [existing, false];
+    if (task.codeVersion !== task.type.codeVersion) {
+      throw new LabError(
+        `Cannot run ${task}: it was made with codeVersion ${JSON.stringify(task.codeVersion)} ` +
+          `but ${task.type.name} is now at ${JSON.stringify(task.type.codeVersion)}; ` +
+          `make the task again from the current task type`,
+      );
+    }
+    const node: GraphNode = {
+      key: task.cacheKey,
+      task,
+      instances: [],
+      deps: [],
+      dependents: [],
+      isRoot: false,
+    };
+    nodes.set(task.cacheKey, node);
+    return [node, true];
+  };
+  const seenObjects = new Set<Task>();
+  const stack: Task[] = [];
+  for (let i = roots.length - 1; i >= 0; i--) {
+    nodeOf(roots[i]!)[0].isRoot = true;
+    stack.push(roots[i]!);
+  }
+  const expanded = new Set<GraphNode>();
+  while (stack.length > 0) {
+    const task = stack.pop()!;
+    if (seenObjects.has(task)) continue;
+    seenObjects.add(task);
+    const [node] = nodeOf(task);
+    node.instances.push(task);
+    const deps = taskDependencies(task);
+    // Edges come from the first object of each key; every object is still
+    // walked so that nested instances get results too.
+    const addEdges = !expanded.has(node);
+    expanded.add(node);
+    for (let i = deps.length - 1; i >= 0; i--) {
+      const dep = deps[i]!;
+      if (addEdges) {
+        const [depNode] = nodeOf(dep);
+        if (depNode.dependents[depNode.dependents.length - 1] !== node) {
+          node.deps.push(depNode);
+          depNode.dependents.push(node);
+        }
+      }
+      stack.push(dep);
+    }
+  }
+  checkAcyclic(nodes);
+  return nodes;
+}
+
+// Kahn's algorithm: a node never released has a cycle through it. Tasks are
+// immutable, so this cannot happen through the public API; it guards the invariant.
+function checkAcyclic(nodes: Map<string, GraphNode>): void {
+  const remaining = new Map<GraphNode, number>();
+  const free: GraphNode[] = [];
+  for (const node of nodes.values()) {
+    remaining.set(node, node.deps.length);
+    if (node.deps.length === 0) free.push(node);
+  }
+  let released = 0;
+  while (free.length > 0) {
+    const node = free.pop()!;
+    released++;
+    for (const dependent of node.dependents) {
+      const left = remaining.get(dependent)! - 1;
+      remaining.set(dependent, left);
+      if (left === 0) free.push(dependent);
+    }
+  }
+  if (released < nodes.size) {
+    const stuck = [...remaining].find(([, left]) => left > 0)![0];
+    throw new LabError(`Cannot run tasks: there is a dependency cycle through ${stuck.task}`);
+  }
+}

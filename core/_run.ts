@@ -1,0 +1,335 @@
+/**
+ * One `runTasks` call: plans which tasks to load or run, hands ready tasks to
+ * the runner, and releases results once no pending dependent needs them.
+ * Work per completion is proportional to that task's own edges.
+ */
+import { cacheOf } from "../caches/_default_cache.ts";
+import type { Runner } from "../runners/runner.ts";
+import { NullStorage } from "../storage/null_storage.ts";
+import type { Storage } from "../storage/storage.ts";
+import type { GraphNode } from "./_graph.ts";
+import { LabError } from "./errors.ts";
+import { labLogger } from "./logger.ts";
+import type { RunObserver } from "./observer.ts";
+import { setTaskResult, type TaskType } from "./task.ts";
+
+type State = "unplanned" | "waiting" | "ready" | "submitted" | "done" | "failed" | "skipped";
+
+interface NodeState {
+  node: GraphNode;
+  state: State;
+  load: boolean;
+  name: string;
+  /** Planned dependencies not yet done. */
+  depsLeft: number;
+  /** Planned dependents not yet finished (done, failed or skipped). */
+  dependentsLeft: number;
+  released: boolean;
+}
+
+/** What a run needs from its Lab. */
+export interface RunSettings {
+  storage: Storage;
+  bustCache: boolean;
+  continueOnFailure: boolean;
+  observer: RunObserver | null;
+}
+
+const WAIT_SLICE_MS = 200;
+
+/** Drives one run to completion; `interrupt()` cancels, a second call stops. */
+export class Run {
+  readonly #runner: Runner;
+  readonly #settings: RunSettings;
+  readonly #states = new Map<GraphNode, NodeState>();
+  readonly #ready = new Map<TaskType, { items: NodeState[]; head: number }>();
+  readonly #runningByType = new Map<TaskType, number>();
+  readonly #inFlight = new Set<NodeState>();
+  readonly #byKey = new Map<string, NodeState>();
+  readonly #nameCounters = new Map<TaskType, number>();
+  readonly #capacity: number;
+  readonly #causes: Array<readonly [string, Error]> = [];
+  readonly #forceRun = new Set<NodeState>();
+  #failed = 0;
+  #skipped = 0;
+  #stopping = false;
+  #interrupts = 0;
+
+  constructor(runner: Runner, settings: RunSettings, maxWorkers: number | null) {
+    this.#runner = runner;
+    this.#settings = settings;
+    this.#capacity = Math.max(1, runner.capacity ?? maxWorkers ?? 1);
+  }
+
+  /** First call cancels tasks not started; a second stops running ones. */
+  interrupt(): void {
+    this.#interrupts++;
+    if (this.#interrupts === 1) {
+      labLogger.warn(
+        "Interrupted: cancelling tasks not yet started (interrupt again to stop running ones)",
+      );
+      this.#cancel();
+    } else if (this.#interrupts === 2) {
+      labLogger.warn("Interrupted again: stopping running tasks");
+      void this.#runner.stop();
+    }
+  }
+
+  /** Plans and runs every task reachable from the graph's roots. */
+  async execute(nodes: Map<string, GraphNode>): Promise<void> {
+    for (const node of nodes.values()) {
+      this.#states.set(node, {
+        node,
+        state: "unplanned",
+        load: false,
+        name: "",
+        depsLeft: 0,
+        dependentsLeft: 0,
+        released: false,
+      });
+    }
+    await this.#plan(
+      [...nodes.values()].filter((node) => node.isRoot).map((n) => this.#states.get(n)!),
+    );
+    this.#settings.observer?.start(this.#totals());
+    try {
+      await this.#loop();
+    } finally {
+      this.#settings.observer?.end();
+    }
+    if (this.#failed > 0 || this.#interrupts > 0 || this.#skipped > 0) {
+      const what = this.#interrupts > 0 ? "Run interrupted" : "Run failed";
+      throw new LabError(
+        `${what}: ${this.#failed} task(s) failed and ${this.#skipped} were skipped` +
+          (this.#causes[0]
+            ? `; first failure in ${this.#causes[0][0]}: ${this.#causes[0][1].message}`
+            : ""),
+        { failed: this.#failed, skipped: this.#skipped, causes: this.#causes },
+      );
+    }
+  }
+
+  #totals(): Map<string, number> {
+    const totals = new Map<string, number>();
+    for (const state of this.#states.values()) {
+      if (state.state === "unplanned") continue;
+      const name = state.node.task.type.name;
+      totals.set(name, (totals.get(name) ?? 0) + 1);
+    }
+    return totals;
+  }
+
+  // Breadth-first from `start`: a cached task is loaded and its dependencies
+  // are not visited; anything else runs after its dependencies. Returns the
+  // tasks it planned.
+  async #plan(start: NodeState[]): Promise<NodeState[]> {
+    const { storage, bustCache } = this.#settings;
+    const checkCache = !bustCache && !(storage instanceof NullStorage);
+    const planned: NodeState[] = [];
+    let level = start.filter((s) => s.state === "unplanned");
+    for (const s of level) s.state = "waiting";
+    while (level.length > 0) {
+      const cached = checkCache
+        ? await Promise.all(
+          level.map((s) =>
+            this.#forceRun.has(s) ? false : cacheOf(s.node.task.type).isCached(storage, s.node.task)
+          ),
+        )
+        : null;
+      const next: NodeState[] = [];
+      level.forEach((s, i) => {
+        planned.push(s);
+        s.load = cached?.[i] === true;
+        if (s.load) return;
+        for (const dep of s.node.deps) {
+          const depState = this.#states.get(dep)!;
+          if (depState.state === "unplanned") {
+            depState.state = "waiting";
+            next.push(depState);
+          }
+        }
+      });
+      level = next;
+    }
+    const blocked: NodeState[] = [];
+    for (const s of planned) {
+      if (s.name === "") s.name = this.#nameFor(s.node.task.type);
+      this.#byKey.set(s.node.key, s);
+      s.depsLeft = 0;
+      if (s.load) continue;
+      for (const dep of s.node.deps) {
+        const depState = this.#states.get(dep)!;
+        depState.dependentsLeft++;
+        if (depState.state === "failed" || depState.state === "skipped") blocked.push(s);
+        else if (depState.state === "done" && depState.released) {
+          // Needed again after its release (a corrupt entry was replanned): load it anew.
+          depState.state = "waiting";
+          depState.load = true;
+          depState.released = false;
+          planned.push(depState);
+          s.depsLeft++;
+        } else if (depState.state !== "done") s.depsLeft++;
+      }
+    }
+    for (const s of planned) if (s.depsLeft === 0 && s.state === "waiting") this.#enqueue(s);
+    for (const s of blocked) if (s.state === "waiting") this.#skipWithDependents(s);
+    return planned;
+  }
+
+  #nameFor(type: TaskType): string {
+    const index = this.#nameCounters.get(type) ?? 0;
+    this.#nameCounters.set(type, index + 1);
+    return `${type.name}[${String(index).padStart(2, "0")}]`;
+  }
+
+  #enqueue(s: NodeState): void {
+    if (this.#stopping) return;
+    s.state = "ready";
+    const type = s.node.task.type;
+    let queue = this.#ready.get(type);
+    if (queue === undefined) this.#ready.set(type, queue = { items: [], head: 0 });
+    queue.items.push(s);
+  }
+
+  // Hands ready tasks to the runner, round-robin over types, never more than
+  // it can start and never more of a type than its maxParallel.
+  #fill(): void {
+    let progressed = true;
+    while (progressed && this.#inFlight.size < this.#capacity && !this.#stopping) {
+      progressed = false;
+      for (const [type, queue] of this.#ready) {
+        if (this.#inFlight.size >= this.#capacity) break;
+        if (queue.head === queue.items.length) continue;
+        const running = this.#runningByType.get(type) ?? 0;
+        if (type.maxParallel !== null && running >= type.maxParallel) continue;
+        const s = queue.items[queue.head++]!;
+        if (queue.head === queue.items.length) {
+          queue.items = [];
+          queue.head = 0;
+        }
+        if (s.state !== "ready") { // skipped while queued
+          progressed = true;
+          continue;
+        }
+        s.state = "submitted";
+        this.#inFlight.add(s);
+        this.#runningByType.set(type, running + 1);
+        this.#runner.submitTask(s.node.task, s.name, s.load);
+        progressed = true;
+      }
+    }
+  }
+
+  async #loop(): Promise<void> {
+    const observer = this.#settings.observer;
+    this.#fill();
+    while (this.#inFlight.size > 0) {
+      const outcomes = await this.#runner.wait({ timeoutMs: WAIT_SLICE_MS });
+      for (const [task, outcome] of outcomes) {
+        const s = this.#byKey.get(task.cacheKey);
+        if (s === undefined || !this.#inFlight.delete(s)) continue;
+        const type = s.node.task.type;
+        this.#runningByType.set(type, this.#runningByType.get(type)! - 1);
+        if (outcome instanceof Error) await this.#onError(s, outcome);
+        else {
+          this.#onSuccess(s);
+          observer?.taskDone(type.name, { cached: s.load, failed: false });
+        }
+      }
+      observer?.update(this.#runner);
+      if (this.#stopping && this.#runner.pendingTaskCount() === 0) {
+        // Whatever was submitted and never returned was cancelled.
+        for (const s of this.#inFlight) this.#skip(s);
+        this.#inFlight.clear();
+      }
+      this.#fill();
+    }
+  }
+
+  #onSuccess(s: NodeState): void {
+    const result = this.#runner.getResult(s.node.task);
+    for (const instance of s.node.instances) setTaskResult(instance, result);
+    s.state = "done";
+    this.#finished(s);
+    for (const dependent of s.node.dependents) {
+      const d = this.#states.get(dependent)!;
+      if (d.state !== "waiting" || d.load) continue;
+      if (--d.depsLeft === 0) this.#enqueue(d);
+    }
+    if (s.dependentsLeft === 0 && !s.node.isRoot) this.#release(s);
+  }
+
+  async #onError(s: NodeState, error: Error): Promise<void> {
+    if (s.load && error.name === "CorruptEntryError" && !this.#forceRun.has(s)) {
+      labLogger.warn(`${error.message}; treating it as absent and running ${s.node.task} instead`);
+      this.#forceRun.add(s);
+      s.state = "unplanned";
+      const planned = await this.#plan([s]);
+      const added = new Map<string, number>();
+      for (const p of planned) {
+        if (p === s) continue;
+        const name = p.node.task.type.name;
+        added.set(name, (added.get(name) ?? 0) + 1);
+      }
+      if (added.size > 0) this.#settings.observer?.add(added);
+      return;
+    }
+    s.state = "failed";
+    this.#failed++;
+    this.#causes.push([s.name, error]);
+    labLogger.error(`Task ${s.name} failed: ${error.stack ?? error.message}`);
+    this.#settings.observer?.taskDone(s.node.task.type.name, { cached: false, failed: true });
+    this.#finished(s);
+    for (const dependent of s.node.dependents) {
+      const d = this.#states.get(dependent)!;
+      if (!d.load && (d.state === "waiting" || d.state === "ready")) this.#skipWithDependents(d);
+    }
+    if (!this.#settings.continueOnFailure) this.#cancel();
+  }
+
+  // Skips `s` and every planned dependent of it, transitively, without recursion.
+  #skipWithDependents(s: NodeState): void {
+    const stack = [s];
+    while (stack.length > 0) {
+      const d = stack.pop()!;
+      if (d.load || (d.state !== "waiting" && d.state !== "ready")) continue;
+      this.#skip(d);
+      for (const dependent of d.node.dependents) stack.push(this.#states.get(dependent)!);
+    }
+  }
+
+  // A ready task stays in its queue and is passed over there.
+  #skip(s: NodeState): void {
+    s.state = "skipped";
+    this.#skipped++;
+    this.#finished(s);
+  }
+
+  // A task is finished (done, failed or skipped): its dependencies may no longer be needed.
+  #finished(s: NodeState): void {
+    if (s.load) return;
+    for (const dep of s.node.deps) {
+      const depState = this.#states.get(dep)!;
+      if (--depState.dependentsLeft === 0 && depState.state === "done" && !dep.isRoot) {
+        this.#release(depState);
+      }
+    }
+  }
+
+  #release(s: NodeState): void {
+    if (s.released) return;
+    s.released = true;
+    this.#runner.removeResults([s.node.task]);
+    for (const instance of s.node.instances) setTaskResult(instance, null);
+  }
+
+  #cancel(): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#runner.cancel();
+    for (const s of this.#states.values()) {
+      if (s.state === "waiting" || s.state === "ready") this.#skip(s);
+    }
+    this.#ready.clear();
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * `Lab`: runs tasks with caching and maximal parallelism.
+ *
+ * @module
+ */
+import { cacheOf } from "../caches/_default_cache.ts";
+import { resolveBackend, type RunnerName } from "../runners/backends.ts";
+import type { RunnerBackend } from "../runners/runner.ts";
+import { loadRuntimeAdapter } from "../runners/runtime/adapter.ts";
+import { LocalStorage } from "../storage/local_storage.ts";
+import { NullStorage } from "../storage/null_storage.ts";
+import type { Storage } from "../storage/storage.ts";
+import { buildGraph } from "./_graph.ts";
+import { PlainProgress } from "./_plain_progress.ts";
+import { Run } from "./_run.ts";
+import { LabError } from "./errors.ts";
+import { labLogger } from "./logger.ts";
+import type { RunObserver } from "./observer.ts";
+import { Task, type TaskType } from "./task.ts";
+import type { LabContext } from "./task.ts";
+
+/** Options of the live task table. */
+export interface TopOptions {
+  /** Columns to show, e.g. `"{name} {status} {pid} {cpu} {rss}"`. */
+  format?: string;
+  /** Field to sort by; prefix `-` for reverse. Default: oldest first. */
+  sort?: string;
+  /** How many rows to show (default 10). */
+  n?: number;
+}
+
+/** What `new Lab()` takes. */
+export interface LabOptions {
+  /** A directory for LocalStorage, a Storage, or null to cache nothing. Default `labtech_storage`. */
+  storage?: string | Storage | null;
+  /** Values shared with every task; never part of identity. */
+  context?: LabContext;
+  /** The most tasks to run at once; default decided by the backend. */
+  maxWorkers?: number | null;
+  /** Which backend runs tasks: a name or a RunnerBackend. Default `"serial"`. */
+  runner?: RunnerName | RunnerBackend;
+  /** Default true: log a failure, run the rest, throw at the end. */
+  continueOnFailure?: boolean;
+}
+
+/** What `runTasks` takes. */
+export interface RunOptions {
+  /** Run every task again instead of loading cached results. */
+  bustCache?: boolean;
+  /** Aborting cancels tasks not yet started and waits for running ones. */
+  signal?: AbortSignal;
+  /** Show progress (default true). */
+  progress?: boolean;
+  /** Show the live task table (default true), or its options. */
+  top?: boolean | TopOptions;
+}
+
+/** Builds the display for a run; replaced by the progress module when it loads. */
+export type ObserverFactory = (options: RunOptions) => RunObserver | null;
+
+let observerFactory: ObserverFactory = (options) =>
+  options.progress === false ? null : new PlainProgress();
+
+/** Installs the display used by runs that ask for progress or a task table. */
+export function setObserverFactory(factory: ObserverFactory): void {
+  observerFactory = factory;
+}
+
+/**
+ * Runs tasks: loads cached results instead of running again, runs nested
+ * tasks first, and spreads the work over the chosen runner backend.
+ *
+ * @example Run a small sweep twice: the second run loads from the cache
+ * ```ts
+ * import { Lab } from "./lab.ts";
+ * import { task } from "./task.ts";
+ * import { MemoryStorage } from "../storage/memory_storage.ts";
+ * import assert from "node:assert/strict";
+ *
+ * let runs = 0;
+ * const square = task({ name: "DocLabSquare", run: (p: { x: number }) => (runs++, p.x * p.x) });
+ * const lab = new Lab({ storage: new MemoryStorage() });
+ * const tasks = [1, 2, 3].map((x) => square({ x }));
+ * const results = await lab.runTasks(tasks, { progress: false });
+ * assert.deepEqual([...results.values()], [1, 4, 9]);
+ * await lab.runTasks(tasks, { progress: false });
+ * assert.equal(runs, 3);
+ * ```
+ */
+export class Lab {
+  /** Where results are cached. */
+  readonly storage: Storage;
+  /** Values shared with every task. */
+  readonly context: LabContext;
+  /** The most tasks to run at once, or null for the backend's default. */
+  readonly maxWorkers: number | null;
+  /** The backend name or object. */
+  readonly runner: RunnerName | RunnerBackend;
+  /** Whether a failure lets the rest of the run go on. */
+  readonly continueOnFailure: boolean;
+
+  /**
+   * @param options Storage, context, workers, backend and failure policy.
+   * @throws {TypeError|RangeError} for malformed options.
+   */
+  constructor(options: LabOptions = {}) {
+    const { storage, context = {}, maxWorkers = null, runner = "serial" } = options;
+    if (storage === undefined) {
+      labLogger.warn(
+        "No storage given: caching results in ./labtech_storage (pass storage: null to cache nothing)",
+      );
+      this.storage = new LocalStorage("labtech_storage");
+    } else if (storage === null) this.storage = new NullStorage();
+    else if (typeof storage === "string") this.storage = new LocalStorage(storage);
+    else if (typeof storage === "object" && typeof storage.exists === "function") {
+      this.storage = storage;
+    } else {
+      throw new TypeError("Cannot create Lab as storage must be a directory, a Storage or null");
+    }
+    if (maxWorkers !== null && !(Number.isInteger(maxWorkers) && maxWorkers >= 1)) {
+      throw new RangeError(
+        `Cannot create Lab as maxWorkers must be a positive integer or null: received ${maxWorkers}`,
+      );
+    }
+    if (typeof context !== "object" || context === null) {
+      throw new TypeError("Cannot create Lab as context must be an object");
+    }
+    this.context = context;
+    this.maxWorkers = maxWorkers;
+    this.runner = runner;
+    this.continueOnFailure = options.continueOnFailure ?? true;
+  }
+
+  /**
+   * Runs (or loads) `tasks` and everything they depend on.
+   *
+   * @returns A Map from each task passed in to its result, in their order.
+   * @throws {LabError} when the input is refused, or after the run when tasks failed.
+   */
+  async runTasks<T extends Task>(
+    tasks: readonly T[],
+    options: RunOptions = {},
+  ): Promise<Map<T, T extends Task<unknown, infer R> ? R : never>> {
+    if (!Array.isArray(tasks)) {
+      throw new LabError("Cannot run tasks: tasks must be an array of tasks");
+    }
+    tasks.forEach((t, i) => {
+      if (!(t instanceof Task)) {
+        throw new LabError(
+          `Cannot run tasks: tasks[${i}] is not a task (got ${
+            describe(t)
+          }); make tasks by calling a task type`,
+        );
+      }
+    });
+    const nodes = buildGraph(tasks);
+    const backend = await resolveBackend(this.runner);
+    const runner = await backend.buildRunner({
+      context: this.context,
+      storage: this.storage,
+      maxWorkers: this.maxWorkers,
+    });
+    const run = new Run(runner, {
+      storage: this.storage,
+      bustCache: options.bustCache ?? false,
+      continueOnFailure: this.continueOnFailure,
+      observer: observerFactory(options),
+    }, this.maxWorkers);
+    const interrupt = () => run.interrupt();
+    const { signal } = options;
+    if (signal?.aborted) throw new LabError("Cannot run tasks: the signal was already aborted");
+    signal?.addEventListener("abort", interrupt, { once: true });
+    const removeInterrupt = (await loadRuntimeAdapter()).onInterrupt(interrupt);
+    try {
+      await run.execute(nodes);
+    } finally {
+      removeInterrupt();
+      signal?.removeEventListener("abort", interrupt);
+      await runner.close();
+    }
+    const results = new Map();
+    for (const t of tasks) results.set(t, t.result);
+    return results;
+  }
+
+  /**
+   * Runs (or loads) one task and returns its result.
+   *
+   * @example
+   * ```ts
+   * import { Lab } from "./lab.ts";
+   * import { task } from "./task.ts";
+   * import assert from "node:assert/strict";
+   * const double = task({ name: "DocLabDouble", run: (p: { x: number }) => p.x * 2 });
+   * assert.equal(await new Lab({ storage: null }).runTask(double({ x: 4 }), { progress: false }), 8);
+   * ```
+   */
+  async runTask<P, R>(task: Task<P, R>, options: RunOptions = {}): Promise<R> {
+    const results = await this.runTasks([task], options);
+    return results.get(task) as R;
+  }
+
+  /**
+   * Tasks of the given types found in storage (results not loaded). Entries
+   * that cannot be read are skipped with a warning; no stored code is run.
+   *
+   * @example
+   * ```ts
+   * import { Lab } from "./lab.ts";
+   * import { task } from "./task.ts";
+   * import { MemoryStorage } from "../storage/memory_storage.ts";
+   * import assert from "node:assert/strict";
+   * const id = task({ name: "DocLabCached", run: (p: { x: number }) => p.x });
+   * const lab = new Lab({ storage: new MemoryStorage() });
+   * await lab.runTasks([id({ x: 1 }), id({ x: 2 })], { progress: false });
+   * const found = await lab.cachedTasks([id]);
+   * assert.deepEqual(found.map((t) => t.params.x).sort(), [1, 2]);
+   * ```
+   */
+  async cachedTasks(types: readonly TaskType[]): Promise<Task[]> {
+    const keys = await this.storage.findKeys();
+    const found: Task[] = [];
+    for (const type of types) {
+      const prefix = `${type.name}__`;
+      const cache = cacheOf(type);
+      for (const key of keys) {
+        if (!key.startsWith(prefix)) continue;
+        try {
+          found.push(await cache.loadTask(this.storage, type, key));
+        } catch (error) {
+          labLogger.warn(`Skipping cache entry ${key}: ${(error as Error).message}`);
+        }
+      }
+    }
+    return found;
+  }
+
+  /**
+   * True when `task`'s result is in storage.
+   *
+   * @example
+   * ```ts
+   * import { Lab } from "./lab.ts";
+   * import { task } from "./task.ts";
+   * import { MemoryStorage } from "../storage/memory_storage.ts";
+   * import assert from "node:assert/strict";
+   * const one = task({ name: "DocLabIsCached", run: () => 1 });
+   * const lab = new Lab({ storage: new MemoryStorage() });
+   * assert.equal(await lab.isCached(one({})), false);
+   * await lab.runTask(one({}), { progress: false });
+   * assert.equal(await lab.isCached(one({})), true);
+   * ```
+   */
+  isCached(task: Task): Promise<boolean> {
+    return cacheOf(task.type).isCached(this.storage, task);
+  }
+
+  /**
+   * Removes the cached results of `tasks`.
+   *
+   * @example
+   * ```ts
+   * import { Lab } from "./lab.ts";
+   * import { task } from "./task.ts";
+   * import { MemoryStorage } from "../storage/memory_storage.ts";
+   * import assert from "node:assert/strict";
+   * const one = task({ name: "DocLabUncache", run: () => 1 });
+   * const lab = new Lab({ storage: new MemoryStorage() });
+   * await lab.runTask(one({}), { progress: false });
+   * await lab.uncacheTasks([one({})]);
+   * assert.equal(await lab.isCached(one({})), false);
+   * ```
+   */
+  async uncacheTasks(tasks: readonly Task[]): Promise<void> {
+    for (const task of tasks) await cacheOf(task.type).delete(this.storage, task);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return (value as object).constructor?.name ?? "an object";
+  return typeof value;
+}

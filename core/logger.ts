@@ -1,0 +1,92 @@
+/**
+ * Log lines from the Lab and from tasks. Every line goes through one sink so
+ * that a progress display can print it above its bars without tearing.
+ *
+ * @module
+ */
+
+/** Severity of a log line. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** A log line on its way to the sink. */
+export interface LogRecord {
+  level: LogLevel;
+  /** Who wrote it: `labtech` or a task name such as `Experiment[03]`. */
+  source: string;
+  message: string;
+}
+
+/** Receives every log line; replace it with {@linkcode setLogSink}. */
+export type LogSink = (record: LogRecord) => void;
+
+/** Writes log lines for one source. */
+export interface Logger {
+  /** Detail for debugging; hidden unless the sink shows it. */
+  debug(message: string): void;
+  /** Normal progress information. */
+  info(message: string): void;
+  /** Something went wrong but the run goes on. */
+  warn(message: string): void;
+  /** A failure. */
+  error(message: string): void;
+}
+
+const consoleSink: LogSink = ({ level, source, message }) => {
+  if (level === "debug") return;
+  console.error(`${source}: ${level.toUpperCase()}: ${message}`);
+};
+
+let currentSink: LogSink = consoleSink;
+
+/**
+ * Replaces the sink that receives every log line; returns the previous one.
+ *
+ * @example Collect log lines in a test
+ * ```ts
+ * import { createLogger, setLogSink, type LogRecord } from "./logger.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const lines: LogRecord[] = [];
+ * const previous = setLogSink((record) => lines.push(record));
+ * createLogger("Experiment[1]").info("hello");
+ * setLogSink(previous);
+ * assert.deepEqual(lines, [{ level: "info", source: "Experiment[1]", message: "hello" }]);
+ * ```
+ */
+export function setLogSink(sink: LogSink): LogSink {
+  const previous = currentSink;
+  currentSink = sink;
+  return previous;
+}
+
+/** Sends one record to the current sink. */
+export function emitLog(record: LogRecord): void {
+  currentSink(record);
+}
+
+/**
+ * Makes a logger whose lines carry `source`.
+ *
+ * @example
+ * ```ts
+ * import { createLogger, setLogSink, type LogRecord } from "./logger.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const lines: LogRecord[] = [];
+ * const previous = setLogSink((record) => lines.push(record));
+ * createLogger("labtech").warn("careful");
+ * setLogSink(previous);
+ * assert.equal(lines[0]?.message, "careful");
+ * ```
+ */
+export function createLogger(source: string): Logger {
+  return {
+    debug: (message) => currentSink({ level: "debug", source, message }),
+    info: (message) => currentSink({ level: "info", source, message }),
+    warn: (message) => currentSink({ level: "warn", source, message }),
+    error: (message) => currentSink({ level: "error", source, message }),
+  };
+}
+
+/** The Lab's own logger. */
+export const labLogger: Logger = createLogger("labtech");

@@ -1,0 +1,263 @@
+/**
+ * Task types and tasks: `task(def)` defines a type, calling the type makes a
+ * task for one set of parameters.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { Cache } from "../caches/cache.ts";
+import { callerModuleUrl } from "./_call_site.ts";
+import { TaskError } from "./errors.ts";
+import type { Logger } from "./logger.ts";
+import { displayText, identityText, normalizeParams, TASK_BRAND, type TaskLike } from "./params.ts";
+import { registerTaskType } from "./registry.ts";
+
+/** Values shared with every task of a run; never part of a task's identity. */
+export type LabContext = Record<string, unknown>;
+
+/** When a result was produced and how long it took. */
+export interface ResultMeta {
+  /** When the run started, or null when unknown. */
+  start: Date | null;
+  /** How long the run took in milliseconds, or null when unknown. */
+  durationMs: number | null;
+}
+
+/** A task's result with its metadata. */
+export interface TaskResult<R = unknown> {
+  /** The value `run()` returned. */
+  value: R;
+  /** When and how long. */
+  meta: ResultMeta;
+}
+
+/** Options a task type may give each runner backend, keyed by backend name. */
+export type RunnerOptions = Record<string, unknown>;
+
+/** What `run()` receives beside its parameters. */
+export interface TaskContext<C extends LabContext = LabContext> {
+  /** The Lab's context, after the type's `filterContext`. */
+  context: C;
+  /** Logs lines that carry this task's name. */
+  logger: Logger;
+  /** Fires when the Lab stops running tasks. */
+  signal: AbortSignal;
+  /** This task's name in logs, such as `Experiment[03]`. */
+  taskName: string;
+}
+
+/** What `task()` takes. */
+export interface TaskDefinition<P, R> {
+  /** Stable identity: part of every cache key. Letters, digits, `_`, `.` and `-`. */
+  name: string;
+  /** Bump when `run()` changes its results, so old cached results are not reused. */
+  codeVersion?: string;
+  /** At most this many tasks of this type run at once. */
+  maxParallel?: number;
+  /** How results are stored: default `StructuredCache`; null never caches. */
+  cache?: Cache | null;
+  /** Narrows the Lab's context to what this task needs (and what is sent to workers). */
+  filterContext?: (params: P, context: LabContext) => LabContext;
+  /** Options for runner backends, per task. */
+  runnerOptions?: (params: P) => RunnerOptions;
+  /** URL of the module that defines this type, for workers; found from the call site if omitted. */
+  module?: string;
+  /** Computes the result; may be async. */
+  run(params: P, ctx: TaskContext): R | Promise<R>;
+}
+
+/** A task type: call it with parameters to make a task. */
+// Defaults are `any` so that any task type or task fits where no type is named.
+// deno-lint-ignore no-explicit-any
+export interface TaskType<P = any, R = any> {
+  /** Makes the task for `params` (validated and deeply frozen). */
+  (params: P): Task<P, R>;
+  /** The type's name, part of every cache key. */
+  readonly name: string;
+  /** The current code version, or null. */
+  readonly codeVersion: string | null;
+  /** The most tasks of this type that may run at once, or null for no limit. */
+  readonly maxParallel: number | null;
+  /** The type's cache: undefined means the default `StructuredCache`. */
+  readonly cache: Cache | null | undefined;
+  /** URL of the module that defines the type, or null when it could not be found. */
+  readonly module: string | null;
+  /** The definition passed to `task()`. */
+  readonly definition: TaskDefinition<P, R>;
+}
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+let attach: (task: Task, result: TaskResult | null) => void;
+let read: (task: Task) => TaskResult | null;
+const dependencies = new WeakMap<Task, readonly Task[]>();
+
+/**
+ * One task: a task type applied to one set of parameters.
+ *
+ * Make tasks by calling their {@linkcode TaskType}; never construct directly.
+ *
+ * @example
+ * ```ts
+ * import { task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const square = task({ name: "DocSquare", run: (p: { x: number }) => p.x * p.x });
+ * const t = square({ x: 3 });
+ * assert.equal(t.toString(), "DocSquare(x=3)");
+ * assert.ok(t.cacheKey.startsWith("DocSquare__"));
+ * assert.ok(t.equals(square({ x: 3 })));
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export class Task<P = any, R = any> implements TaskLike {
+  /** Brands tasks for parameter handling. */
+  declare readonly [TASK_BRAND]: true;
+  /** The type this task belongs to. */
+  readonly type: TaskType<P, R>;
+  /** Deeply frozen, normalised parameters. */
+  readonly params: Readonly<P>;
+  /** `<name>__<sha1 hex>` of the canonical identity. */
+  readonly cacheKey: string;
+  /** The code version this task was made (or stored) with. */
+  readonly codeVersion: string | null;
+  #result: TaskResult<R> | null = null;
+
+  static {
+    Object.defineProperty(this.prototype, TASK_BRAND, { value: true });
+    attach = (task, result) => {
+      task.#result = result;
+    };
+    read = (task) => task.#result;
+  }
+
+  /** @internal Use the task type instead. */
+  constructor(type: TaskType<P, R>, params: P, codeVersion: string | null) {
+    const normalized = normalizeParams(params, type.name);
+    this.type = type;
+    this.params = normalized.params;
+    this.codeVersion = codeVersion;
+    const identity = `{"codeVersion":${JSON.stringify(codeVersion)},"name":${
+      JSON.stringify(type.name)
+    },"params":${identityText(normalized.params)}}`;
+    this.cacheKey = `${type.name}__${createHash("sha1").update(identity).digest("hex")}`;
+    dependencies.set(this, normalized.dependencies as Task[]);
+  }
+
+  /**
+   * The result once the task has run or been loaded.
+   *
+   * @throws {TaskError} when no result is available.
+   */
+  get result(): R {
+    const result = this.#result;
+    if (result === null) {
+      throw new TaskError(
+        `Cannot read the result of ${this}: it has not been run or loaded ` +
+          `(use lab.runTasks), or it was released after its dependents finished`,
+      );
+    }
+    return result.value;
+  }
+
+  /** When the result was produced and how long it took, or null before then. */
+  get resultMeta(): ResultMeta | null {
+    return this.#result?.meta ?? null;
+  }
+
+  /** True when `other` is a task with the same cache key. */
+  equals(other: unknown): boolean {
+    return other instanceof Task && other.cacheKey === this.cacheKey;
+  }
+
+  /** Readable form: `Experiment(base=2, power=3)`. */
+  toString(): string {
+    const params = this.params as Record<string, unknown>;
+    const args = Object.keys(params).map((key) => `${key}=${displayText(params[key])}`);
+    return `${this.type.name}(${args.join(", ")})`;
+  }
+}
+
+/** Sets (or with null, clears) the in-memory result of a task object. */
+export function setTaskResult(task: Task, result: TaskResult | null): void {
+  attach(task, result);
+}
+
+/** The in-memory result of a task object, or null. */
+export function getTaskResult(task: Task): TaskResult | null {
+  return read(task);
+}
+
+/** The distinct tasks nested in a task's parameters. */
+export function taskDependencies(task: Task): readonly Task[] {
+  return dependencies.get(task) ?? [];
+}
+
+/**
+ * Defines a task type.
+ *
+ * @param definition The type's name, `run` function and options.
+ * @returns A task type: call it with parameters to make tasks.
+ * @throws {TaskError} when another type already has this name.
+ * @throws {TypeError} when the name, `run` or an option is malformed.
+ *
+ * @example
+ * ```ts
+ * import { task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const power = task({
+ *   name: "DocPower",
+ *   codeVersion: "v1",
+ *   run: (p: { base: number; power: number }) => p.base ** p.power,
+ * });
+ * const t = power({ base: 2, power: 3 });
+ * assert.equal(power.name, "DocPower");
+ * assert.equal(t.codeVersion, "v1");
+ * assert.ok(Object.isFrozen(t.params));
+ * ```
+ */
+export function task<P, R>(definition: TaskDefinition<P, R>): TaskType<P, R> {
+  const { name, codeVersion, maxParallel, module } = definition;
+  if (typeof name !== "string" || !NAME.test(name)) {
+    throw new TypeError(
+      `Cannot define task type as its name must be letters, digits, "_", "." or "-": received ${
+        JSON.stringify(name)
+      }`,
+    );
+  }
+  if (typeof definition.run !== "function") {
+    throw new TypeError(`Cannot define task type "${name}" as run must be a function`);
+  }
+  if (codeVersion !== undefined && typeof codeVersion !== "string") {
+    throw new TypeError(`Cannot define task type "${name}" as codeVersion must be a string`);
+  }
+  if (maxParallel !== undefined && !(Number.isInteger(maxParallel) && maxParallel >= 1)) {
+    throw new RangeError(
+      `Cannot define task type "${name}" as maxParallel must be a positive integer: received ${maxParallel}`,
+    );
+  }
+  const type = ((params: P) => new Task(type, params, type.codeVersion)) as TaskType<P, R>;
+  Object.defineProperties(type, {
+    name: { value: name },
+    codeVersion: { value: codeVersion ?? null, enumerable: true },
+    maxParallel: { value: maxParallel ?? null, enumerable: true },
+    cache: { value: definition.cache, enumerable: true },
+    module: { value: module ?? callerModuleUrl(), enumerable: true },
+    definition: { value: definition },
+  });
+  registerTaskType(type);
+  return type;
+}
+
+/**
+ * Makes a task with a given (possibly stale) code version: used when rebuilding
+ * tasks from storage.
+ */
+export function makeTaskWithVersion<P, R>(
+  type: TaskType<P, R>,
+  params: P,
+  codeVersion: string | null,
+): Task<P, R> {
+  return new Task(type, params, codeVersion);
+}

@@ -1,0 +1,69 @@
+/**
+ * labtech: run parameterised experiment pipelines with maximal parallelism
+ * and result caching, on Node, Deno and Bun.
+ *
+ * @example
+ * ```ts
+ * import { Lab, task } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const power = task({
+ *   name: "ModPower",
+ *   run: (p: { base: number; power: number }) => p.base ** p.power,
+ * });
+ * const lab = new Lab({ storage: null });
+ * assert.equal(await lab.runTask(power({ base: 2, power: 3 }), { progress: false }), 8);
+ * ```
+ *
+ * @module
+ */
+export {
+  CacheError,
+  CorruptEntryError,
+  LabError,
+  LabtechError,
+  RunnerError,
+  SerializationError,
+  StorageError,
+  TaskError,
+  TaskNotFound,
+} from "./core/errors.ts";
+export {
+  type LabContext,
+  type ResultMeta,
+  type RunnerOptions,
+  Task,
+  task,
+  type TaskContext,
+  type TaskDefinition,
+  type TaskResult,
+  type TaskType,
+} from "./core/task.ts";
+export { Lab, type LabOptions, type RunOptions, type TopOptions } from "./core/lab.ts";
+export {
+  createLogger,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  type LogSink,
+  setLogSink,
+} from "./core/logger.ts";
+export type { RunObserver, TaskOutcome } from "./core/observer.ts";
+export type { Cache } from "./caches/cache.ts";
+export { StructuredCache } from "./caches/structured_cache.ts";
+export { JsonCache } from "./caches/json_cache.ts";
+export { NullCache } from "./caches/null_cache.ts";
+export type { Storage } from "./storage/storage.ts";
+export { LocalStorage } from "./storage/local_storage.ts";
+export { MemoryStorage } from "./storage/memory_storage.ts";
+export { NullStorage } from "./storage/null_storage.ts";
+export type {
+  Runner,
+  RunnerBackend,
+  RunnerBuildOptions,
+  TaskMonitorInfo,
+} from "./runners/runner.ts";
+export type { RunnerName } from "./runners/backends.ts";
+export { SerialRunnerBackend } from "./runners/serial.ts";
+export { AsyncRunnerBackend } from "./runners/async.ts";
+export { detectRuntime, type RuntimeName } from "./runners/runtime/detect.ts";

@@ -1,0 +1,183 @@
+/**
+ * The runner behind the `serial` and `async` backends: tasks run in the
+ * Lab's own thread, up to `capacity` awaiting at once.
+ *
+ * @module
+ */
+import { RunnerError } from "../core/errors.ts";
+import type { LabContext, ResultMeta, Task, TaskResult } from "../core/task.ts";
+import type { Storage } from "../storage/storage.ts";
+import { executeTask } from "./_execute.ts";
+import type { Runner, TaskMonitorInfo } from "./runner.ts";
+import type { RuntimeAdapter } from "./runtime/adapter.ts";
+
+interface Job {
+  task: Task;
+  name: string;
+  useCache: boolean;
+}
+
+interface Running extends Job {
+  status: "running" | "loading";
+  start: Date;
+  cpuAtStart: number;
+}
+
+/** Runs tasks in the calling thread; see `SerialRunnerBackend` and `AsyncRunnerBackend`. */
+export class InProcessRunner implements Runner {
+  readonly capacity: number;
+  readonly #storage: Storage;
+  readonly #context: LabContext;
+  readonly #runtime: RuntimeAdapter;
+  readonly #abort = new AbortController();
+  readonly #queue: Job[] = [];
+  #queueHead = 0;
+  readonly #running = new Set<Running>();
+  #done: Array<[Task, ResultMeta | Error]> = [];
+  readonly #results = new Map<string, TaskResult>();
+  #wake: (() => void) | null = null;
+  #pumpScheduled = false;
+
+  constructor(options: {
+    capacity: number;
+    storage: Storage;
+    context: LabContext;
+    runtime: RuntimeAdapter;
+  }) {
+    this.capacity = options.capacity;
+    this.#storage = options.storage;
+    this.#context = options.context;
+    this.#runtime = options.runtime;
+  }
+
+  submitTask(task: Task, taskName: string, useCache: boolean): void {
+    this.#queue.push({ task, name: taskName, useCache });
+    if (!this.#pumpScheduled) {
+      this.#pumpScheduled = true;
+      queueMicrotask(() => this.#pump());
+    }
+  }
+
+  #pump(): void {
+    this.#pumpScheduled = false;
+    while (this.#running.size < this.capacity && this.#queueHead < this.#queue.length) {
+      const job = this.#queue[this.#queueHead++]!;
+      this.#start(job);
+    }
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#queueHead = 0;
+    }
+  }
+
+  #start(job: Job): void {
+    const running: Running = {
+      ...job,
+      status: "running",
+      start: new Date(),
+      cpuAtStart: this.#runtime.cpuMicros(),
+    };
+    this.#running.add(running);
+    const env = { storage: this.#storage, context: this.#context, signal: this.#abort.signal };
+    executeTask(job.task, job.name, job.useCache, env, () => running.status = "loading").then(
+      (result) => {
+        if (!this.#running.delete(running)) return; // stopped: already reported as failed
+        this.#results.set(job.task.cacheKey, result);
+        this.#finish([job.task, result.meta]);
+      },
+      (error: unknown) => {
+        if (!this.#running.delete(running)) return;
+        this.#finish([job.task, error instanceof Error ? error : new Error(String(error))]);
+      },
+    );
+  }
+
+  #finish(outcome: [Task, ResultMeta | Error]): void {
+    this.#done.push(outcome);
+    this.#pump();
+    this.#wake?.();
+  }
+
+  wait({ timeoutMs }: { timeoutMs: number | null }): Promise<Array<[Task, ResultMeta | Error]>> {
+    if (this.#done.length > 0 || this.pendingTaskCount() === 0) {
+      return Promise.resolve(this.#take());
+    }
+    return new Promise((resolve) => {
+      const timer = timeoutMs === null ? undefined : setTimeout(() => {
+        this.#wake = null;
+        resolve(this.#take());
+      }, timeoutMs);
+      this.#wake = () => {
+        this.#wake = null;
+        clearTimeout(timer);
+        resolve(this.#take());
+      };
+    });
+  }
+
+  #take(): Array<[Task, ResultMeta | Error]> {
+    const done = this.#done;
+    this.#done = [];
+    return done;
+  }
+
+  cancel(): void {
+    this.#queue.length = 0;
+    this.#queueHead = 0;
+  }
+
+  stop(): Promise<void> {
+    this.cancel();
+    this.#abort.abort(new RunnerError("The Lab stopped running tasks"));
+    // Code in this thread cannot be killed: its outcome is reported now and ignored later.
+    for (const running of [...this.#running]) {
+      this.#running.delete(running);
+      this.#done.push([
+        running.task,
+        new RunnerError(`Stopped ${running.name} while it was running`),
+      ]);
+    }
+    this.#wake?.();
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  pendingTaskCount(): number {
+    return this.#queue.length - this.#queueHead + this.#running.size + this.#done.length;
+  }
+
+  getResult(task: Task): TaskResult {
+    const result = this.#results.get(task.cacheKey);
+    if (result === undefined) {
+      throw new RunnerError(`Cannot get the result of ${task}: this runner holds no result for it`);
+    }
+    return result;
+  }
+
+  removeResults(tasks: Task[]): void {
+    for (const task of tasks) this.#results.delete(task.cacheKey);
+  }
+
+  getTaskInfos(): TaskMonitorInfo[] {
+    const now = Date.now();
+    const cpu = this.#runtime.cpuMicros();
+    const rss = this.#runtime.rssBytes();
+    return [...this.#running].map((running) => {
+      const wallMicros = (now - running.start.getTime()) * 1000;
+      return {
+        name: running.name,
+        status: running.status,
+        pid: this.#runtime.pid,
+        threadId: null,
+        start: running.start,
+        // Whole-process figures: tasks in one thread cannot be told apart.
+        cpuPercent: wallMicros > 0 ? ((cpu - running.cpuAtStart) / wallMicros) * 100 : null,
+        rssBytes: rss,
+        children: null,
+      };
+    });
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * `MemoryStorage`: cache entries kept in this process's memory.
+ *
+ * @module
+ */
+import { TaskNotFound } from "../core/errors.ts";
+import { type Storage, validateName } from "./storage.ts";
+
+/**
+ * Keeps entries in a Map: for tests, notebooks and runs whose results need
+ * not outlive the process. Entries are still serialised by the cache.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorage } from "./memory_storage.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const storage = new MemoryStorage();
+ * await storage.write("k", "data.bin", new Uint8Array([1]));
+ * assert.equal(await storage.exists("k"), true);
+ * assert.deepEqual(await storage.read("k", "data.bin"), new Uint8Array([1]));
+ * ```
+ */
+export class MemoryStorage implements Storage {
+  readonly #entries = new Map<string, Map<string, Uint8Array>>();
+
+  findKeys(): Promise<string[]> {
+    return Promise.resolve([...this.#entries.keys()].sort());
+  }
+
+  exists(key: string): Promise<boolean> {
+    validateName("key", key);
+    return Promise.resolve(this.#entries.has(key));
+  }
+
+  read(key: string, filename: string): Promise<Uint8Array> {
+    validateName("key", key);
+    validateName("filename", filename);
+    const data = this.#entries.get(key)?.get(filename);
+    if (data === undefined) {
+      return Promise.reject(
+        new TaskNotFound(`Cannot read ${filename} of ${key}: not in memory storage`),
+      );
+    }
+    return Promise.resolve(data);
+  }
+
+  write(key: string, filename: string, data: Uint8Array): Promise<void> {
+    validateName("key", key);
+    validateName("filename", filename);
+    let entry = this.#entries.get(key);
+    if (entry === undefined) this.#entries.set(key, entry = new Map());
+    entry.set(filename, data.slice());
+    return Promise.resolve();
+  }
+
+  writeEntry(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    validateName("key", key);
+    for (const filename of files.keys()) validateName("filename", filename);
+    this.#entries.set(key, new Map([...files].map(([name, data]) => [name, data.slice()])));
+    return Promise.resolve();
+  }
+
+  delete(key: string): Promise<void> {
+    validateName("key", key);
+    this.#entries.delete(key);
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * `NullStorage`: stores nothing.
+ *
+ * @module
+ */
+import { TaskNotFound } from "../core/errors.ts";
+import type { Storage } from "./storage.ts";
+
+/**
+ * Stores nothing and finds nothing. A Lab with `storage: null` uses it and
+ * skips serialisation entirely.
+ *
+ * @example
+ * ```ts
+ * import { NullStorage } from "./null_storage.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const storage = new NullStorage();
+ * await storage.write("k", "f", new Uint8Array());
+ * assert.equal(await storage.exists("k"), false);
+ * ```
+ */
+export class NullStorage implements Storage {
+  findKeys(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+  exists(_key: string): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+  read(key: string, filename: string): Promise<Uint8Array> {
+    return Promise.reject(
+      new TaskNotFound(`Cannot read ${filename} of ${key}: NullStorage stores nothing`),
+    );
+  }
+  write(_key: string, _filename: string, _data: Uint8Array): Promise<void> {
+    return Promise.resolve();
+  }
+  delete(_key: string): Promise<void> {
+    return Promise.resolve();
+  }
+}

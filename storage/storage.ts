@@ -1,0 +1,52 @@
+/**
+ * The `Storage` interface: where cached results live.
+ *
+ * @module
+ */
+import { StorageError } from "../core/errors.ts";
+
+/**
+ * Where cache entries live: one entry per cache key, a few named files each.
+ *
+ * A storage may add `writeEntry` to write a whole entry atomically; caches use
+ * it when present, so an entry becomes visible only once complete.
+ */
+export interface Storage {
+  /** Keys of every complete entry. */
+  findKeys(): Promise<string[]>;
+  /** True when an entry for `key` exists. */
+  exists(key: string): Promise<boolean>;
+  /** The bytes of one file of an entry. */
+  read(key: string, filename: string): Promise<Uint8Array>;
+  /** Writes one file of an entry. */
+  write(key: string, filename: string, data: Uint8Array): Promise<void>;
+  /** Removes an entry and all its files; no-op when absent. */
+  delete(key: string): Promise<void>;
+  /** Optional: writes all files of an entry at once, replacing any old entry atomically. */
+  writeEntry?(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void>;
+}
+
+const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
+
+/**
+ * Checks that a key or filename is one plain path segment, so nothing escapes
+ * the storage location.
+ *
+ * @throws {StorageError} naming the value and what is allowed.
+ *
+ * @example
+ * ```ts
+ * import { validateName } from "./storage.ts";
+ * import assert from "node:assert/strict";
+ * validateName("key", "Experiment__abc");
+ * assert.throws(() => validateName("key", "../etc"), /Cannot use key/);
+ * ```
+ */
+export function validateName(what: "key" | "filename", value: string): void {
+  if (typeof value !== "string" || !SAFE_NAME.test(value)) {
+    throw new StorageError(
+      `Cannot use ${what} ${JSON.stringify(value)}: it must be 1 to 255 letters, digits, ` +
+        `"_", "." or "-" and not start with "." or "-", so it stays inside the storage`,
+    );
+  }
+}
