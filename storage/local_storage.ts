@@ -1,3 +1,5 @@
+// Methods are async without awaiting so that every error, validation included, rejects.
+// deno-lint-ignore-file require-await
 /**
  * `LocalStorage`: cache entries as folders in a local directory.
  *
@@ -72,29 +74,29 @@ export class LocalStorage implements Storage {
     return join(this.dir, `.tmp-${key}-${Date.now().toString(36)}-${(tempCounter++).toString(36)}`);
   }
 
-  findKeys(): Promise<string[]> {
+  async findKeys(): Promise<string[]> {
     let names: string[];
     try {
       names = readdirSync(this.dir);
     } catch (error) {
-      if ((error as { code?: string }).code === "ENOENT") return Promise.resolve([]);
+      if ((error as { code?: string }).code === "ENOENT") return [];
       throw new StorageError(`Cannot list storage directory ${this.dir}`, { cause: error });
     }
-    return Promise.resolve(names.filter((name) => !name.startsWith(".")).sort());
+    return names.filter((name) => !name.startsWith(".")).sort();
   }
 
-  exists(key: string): Promise<boolean> {
+  async exists(key: string): Promise<boolean> {
     validateName("key", key);
     return Promise.resolve(
       statSync(join(this.dir, key), { throwIfNoEntry: false })?.isDirectory() ?? false,
     );
   }
 
-  read(key: string, filename: string): Promise<Uint8Array> {
+  async read(key: string, filename: string): Promise<Uint8Array> {
     validateName("key", key);
     validateName("filename", filename);
     try {
-      return Promise.resolve(readFileSync(join(this.dir, key, filename)));
+      return readFileSync(join(this.dir, key, filename));
     } catch (error) {
       if ((error as { code?: string }).code === "ENOENT") {
         throw new TaskNotFound(`Cannot read ${filename} of ${key}: not in ${this.dir}`, {
@@ -105,7 +107,7 @@ export class LocalStorage implements Storage {
     }
   }
 
-  write(key: string, filename: string, data: Uint8Array): Promise<void> {
+  async write(key: string, filename: string, data: Uint8Array): Promise<void> {
     validateName("key", key);
     validateName("filename", filename);
     this.#ensureDir();
@@ -118,10 +120,9 @@ export class LocalStorage implements Storage {
       rmSync(temp, { force: true });
       throw new StorageError(`Cannot write ${filename} of ${key} in ${this.dir}`, { cause: error });
     }
-    return Promise.resolve();
   }
 
-  writeEntry(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  async writeEntry(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
     validateName("key", key);
     for (const filename of files.keys()) validateName("filename", filename);
     this.#ensureDir();
@@ -135,7 +136,6 @@ export class LocalStorage implements Storage {
       rmSync(temp, { recursive: true, force: true });
       throw new StorageError(`Cannot write entry ${key} in ${this.dir}`, { cause: error });
     }
-    return Promise.resolve();
   }
 
   // Moves a complete entry into place; an old entry is moved aside first (a
@@ -153,10 +153,10 @@ export class LocalStorage implements Storage {
     }
   }
 
-  delete(key: string): Promise<void> {
+  async delete(key: string): Promise<void> {
     validateName("key", key);
     const target = join(this.dir, key);
-    if (!existsSync(target)) return Promise.resolve();
+    if (!existsSync(target)) return;
     const trash = `${this.#tempPath(key)}-deleted`;
     try {
       renameSync(target, trash);
@@ -164,6 +164,5 @@ export class LocalStorage implements Storage {
     } catch (error) {
       throw new StorageError(`Cannot delete entry ${key} in ${this.dir}`, { cause: error });
     }
-    return Promise.resolve();
   }
 }

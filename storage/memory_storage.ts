@@ -1,3 +1,5 @@
+// Methods are async without awaiting so that every error, validation included, rejects.
+// deno-lint-ignore-file require-await
 /**
  * `MemoryStorage`: cache entries kept in this process's memory.
  *
@@ -24,16 +26,16 @@ import { type Storage, validateName } from "./storage.ts";
 export class MemoryStorage implements Storage {
   readonly #entries = new Map<string, Map<string, Uint8Array>>();
 
-  findKeys(): Promise<string[]> {
-    return Promise.resolve([...this.#entries.keys()].sort());
+  async findKeys(): Promise<string[]> {
+    return [...this.#entries.keys()].sort();
   }
 
-  exists(key: string): Promise<boolean> {
+  async exists(key: string): Promise<boolean> {
     validateName("key", key);
-    return Promise.resolve(this.#entries.has(key));
+    return this.#entries.has(key);
   }
 
-  read(key: string, filename: string): Promise<Uint8Array> {
+  async read(key: string, filename: string): Promise<Uint8Array> {
     validateName("key", key);
     validateName("filename", filename);
     const data = this.#entries.get(key)?.get(filename);
@@ -42,28 +44,25 @@ export class MemoryStorage implements Storage {
         new TaskNotFound(`Cannot read ${filename} of ${key}: not in memory storage`),
       );
     }
-    return Promise.resolve(data);
+    return data;
   }
 
-  write(key: string, filename: string, data: Uint8Array): Promise<void> {
+  async write(key: string, filename: string, data: Uint8Array): Promise<void> {
     validateName("key", key);
     validateName("filename", filename);
     let entry = this.#entries.get(key);
     if (entry === undefined) this.#entries.set(key, entry = new Map());
     entry.set(filename, data.slice());
-    return Promise.resolve();
   }
 
-  writeEntry(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  async writeEntry(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
     validateName("key", key);
     for (const filename of files.keys()) validateName("filename", filename);
     this.#entries.set(key, new Map([...files].map(([name, data]) => [name, data.slice()])));
-    return Promise.resolve();
   }
 
-  delete(key: string): Promise<void> {
+  async delete(key: string): Promise<void> {
     validateName("key", key);
     this.#entries.delete(key);
-    return Promise.resolve();
   }
 }

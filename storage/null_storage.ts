@@ -1,3 +1,5 @@
+// Methods are async without awaiting so that every error, validation included, rejects.
+// deno-lint-ignore-file require-await
 /**
  * `NullStorage`: stores nothing.
  *
@@ -21,21 +23,19 @@ import type { Storage } from "./storage.ts";
  * ```
  */
 export class NullStorage implements Storage {
-  findKeys(): Promise<string[]> {
-    return Promise.resolve([]);
+  async findKeys(): Promise<string[]> {
+    return [];
   }
-  exists(_key: string): Promise<boolean> {
-    return Promise.resolve(false);
+  async exists(_key: string): Promise<boolean> {
+    return false;
   }
-  read(key: string, filename: string): Promise<Uint8Array> {
+  async read(key: string, filename: string): Promise<Uint8Array> {
     return Promise.reject(
       new TaskNotFound(`Cannot read ${filename} of ${key}: NullStorage stores nothing`),
     );
   }
-  write(_key: string, _filename: string, _data: Uint8Array): Promise<void> {
-    return Promise.resolve();
+  async write(_key: string, _filename: string, _data: Uint8Array): Promise<void> {
   }
-  delete(_key: string): Promise<void> {
-    return Promise.resolve();
+  async delete(_key: string): Promise<void> {
   }
 }
