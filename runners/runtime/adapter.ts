@@ -18,6 +18,25 @@ export interface RuntimeAdapter {
   onInterrupt(handler: () => void): () => void;
   /** True when the stream is a terminal. */
   isTerminal(stream: "stdout" | "stderr"): boolean;
+
+  // --- Display and CLI (observe/, cli.ts) ---
+  /** Writes `text` to the stream, in order with earlier writes through this call. */
+  write(stream: "stdout" | "stderr", text: string): void;
+  /** The stream's terminal width in columns, or null when it is not a terminal. */
+  terminalColumns(stream: "stdout" | "stderr"): number | null;
+  /** Deno's Jupyter kernel API when running inside one, else null. */
+  jupyter(): JupyterApi | null;
+  /** The command-line arguments after the script name. */
+  args(): string[];
+  /** Sets the code the process exits with once it ends. */
+  setExitCode(code: number): void;
+  // --- end display and CLI ---
+}
+
+/** The part of Deno's Jupyter API the notebook display uses. */
+export interface JupyterApi {
+  /** Sends a Jupyter message (`display_data`, `update_display_data`) to the notebook. */
+  broadcast(msgType: string, content: Record<string, unknown>): Promise<void>;
 }
 
 let loading: Promise<RuntimeAdapter> | undefined;

@@ -7,8 +7,16 @@ interface BunProcess {
   cpuUsage(): { user: number; system: number };
   on(signal: "SIGINT", handler: () => void): void;
   off(signal: "SIGINT", handler: () => void): void;
-  stdout: { isTTY?: boolean };
-  stderr: { isTTY?: boolean };
+  stdout: BunStream;
+  stderr: BunStream;
+  argv: string[];
+  exitCode: number | undefined;
+}
+
+interface BunStream {
+  isTTY?: boolean;
+  columns?: number;
+  write(text: string): boolean;
 }
 
 const process = (globalThis as unknown as { process: BunProcess }).process;
@@ -26,4 +34,11 @@ export const adapter: RuntimeAdapter = {
     return () => process.off("SIGINT", handler);
   },
   isTerminal: (stream) => process[stream].isTTY === true,
+  // --- Display and CLI (observe/, cli.ts) ---
+  write: (stream, text) => void process[stream].write(text),
+  terminalColumns: (stream) => process[stream].isTTY ? process[stream].columns ?? 80 : null,
+  jupyter: () => null,
+  args: () => process.argv.slice(2),
+  setExitCode: (code) => void (process.exitCode = code),
+  // --- end display and CLI ---
 };

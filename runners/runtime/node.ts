@@ -15,4 +15,11 @@ export const adapter: RuntimeAdapter = {
     return () => void process.off("SIGINT", handler);
   },
   isTerminal: (stream) => process[stream].isTTY === true,
+  // --- Display and CLI (observe/, cli.ts) ---
+  write: (stream, text) => void process[stream].write(text),
+  terminalColumns: (stream) => process[stream].isTTY ? process[stream].columns ?? 80 : null,
+  jupyter: () => null,
+  args: () => process.argv.slice(2),
+  setExitCode: (code) => void (process.exitCode = code),
+  // --- end display and CLI ---
 };
