@@ -44,10 +44,8 @@ export function buildGraph(roots: readonly Task[]): Map<string, GraphNode> {
   };
   const seenObjects = new Set<Task>();
   const stack: Task[] = [];
-  for (let i = roots.length - 1; i >= 0; i--) {
-    nodeOf(roots[i]!)[0].isRoot = true;
-    stack.push(roots[i]!);
-  }
+  for (const root of roots) nodeOf(root)[0].isRoot = true;
+  for (let i = roots.length - 1; i >= 0; i--) stack.push(roots[i]!);
   const expanded = new Set<GraphNode>();
   while (stack.length > 0) {
     const task = stack.pop()!;
