@@ -4,6 +4,7 @@
  * Work per completion is proportional to that task's own edges.
  */
 import { cacheOf } from "../caches/_default_cache.ts";
+import { FileCache } from "../caches/_file_cache.ts";
 import type { Runner } from "../runners/runner.ts";
 import { NullStorage } from "../storage/null_storage.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -36,6 +37,8 @@ export interface RunSettings {
 }
 
 const WAIT_SLICE_MS = 200;
+/** From this many tasks to check, list the storage once instead of asking per task. */
+const LIST_STORAGE_FROM = 64;
 
 /** Drives one run to completion; `interrupt()` cancels, a second call stops. */
 export class Run {
@@ -50,6 +53,7 @@ export class Run {
   readonly #capacity: number;
   readonly #causes: Array<readonly [string, Error]> = [];
   readonly #forceRun = new Set<NodeState>();
+  #storedKeys: Set<string> | null = null;
   #failed = 0;
   #skipped = 0;
   #stopping = false;
@@ -128,14 +132,9 @@ export class Run {
     const planned: NodeState[] = [];
     let level = start.filter((s) => s.state === "unplanned");
     for (const s of level) s.state = "waiting";
+    this.#storedKeys = null;
     while (level.length > 0) {
-      const cached = checkCache
-        ? await Promise.all(
-          level.map((s) =>
-            this.#forceRun.has(s) ? false : cacheOf(s.node.task.type).isCached(storage, s.node.task)
-          ),
-        )
-        : null;
+      const cached = checkCache ? await this.#cachedFlags(level, storage) : null;
       const next: NodeState[] = [];
       level.forEach((s, i) => {
         planned.push(s);
@@ -174,6 +173,21 @@ export class Run {
     for (const s of planned) if (s.depsLeft === 0 && s.state === "waiting") this.#enqueue(s);
     for (const s of blocked) if (s.state === "waiting") this.#skipWithDependents(s);
     return planned;
+  }
+
+  // Large plans list the storage once (one directory read) instead of asking
+  // about each entry; file caches are cached exactly when their key is stored.
+  async #cachedFlags(level: NodeState[], storage: Storage): Promise<boolean[]> {
+    if (this.#storedKeys === null && level.length >= LIST_STORAGE_FROM) {
+      this.#storedKeys = new Set(await storage.findKeys());
+    }
+    const keys = this.#storedKeys;
+    return await Promise.all(level.map((s) => {
+      if (this.#forceRun.has(s)) return false;
+      const cache = cacheOf(s.node.task.type);
+      if (keys !== null && cache instanceof FileCache) return keys.has(s.node.key);
+      return cache.isCached(storage, s.node.task);
+    }));
   }
 
   #nameFor(type: TaskType): string {
