@@ -66,4 +66,7 @@ export type {
 export type { RunnerName } from "./runners/backends.ts";
 export { SerialRunnerBackend } from "./runners/serial.ts";
 export { AsyncRunnerBackend } from "./runners/async.ts";
+export { ThreadRunnerBackend } from "./runners/thread.ts";
+export { SpawnRunnerBackend } from "./runners/spawn.ts";
+export { ForkRunnerBackend } from "./runners/fork.ts";
 export { detectRuntime, type RuntimeName } from "./runners/runtime/detect.ts";

@@ -7,6 +7,7 @@ import { cacheOf } from "../caches/_default_cache.ts";
 import { resolveBackend, type RunnerName } from "../runners/backends.ts";
 import type { RunnerBackend } from "../runners/runner.ts";
 import { loadRuntimeAdapter } from "../runners/runtime/adapter.ts";
+import { assertNotImportingInWorker } from "../runners/_worker_guard.ts";
 import { LocalStorage } from "../storage/local_storage.ts";
 import { NullStorage } from "../storage/null_storage.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -102,8 +103,10 @@ export class Lab {
   /**
    * @param options Storage, context, workers, backend and failure policy.
    * @throws {TypeError|RangeError} for malformed options.
+   * @throws {LabError} inside a worker that is importing a module to find task types.
    */
   constructor(options: LabOptions = {}) {
+    assertNotImportingInWorker();
     const { storage, context = {}, maxWorkers = null, runner = "serial" } = options;
     if (storage === undefined) {
       labLogger.warn(

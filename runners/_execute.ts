@@ -14,6 +14,8 @@ export interface ExecuteEnvironment {
   storage: Storage;
   context: LabContext;
   signal: AbortSignal;
+  /** True when `context` is already the task's filtered context (sent so to a worker). */
+  contextFiltered?: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function executeTask(
     }
   }
   const definition = task.type.definition;
-  const context = definition.filterContext
+  const context = definition.filterContext && !env.contextFiltered
     ? definition.filterContext(task.params, env.context)
     : env.context;
   const start = new Date();

@@ -6,6 +6,38 @@
  */
 import { detectRuntime } from "./detect.ts";
 
+/** What a pool hears from a worker thread or subprocess it started. */
+export interface WorkerEvents {
+  /** A protocol message from the worker. */
+  message(message: unknown): void;
+  /** Text the worker process wrote to its stdout or stderr (subprocesses only). */
+  output(stream: "stdout" | "stderr", text: string): void;
+  /** Called once when the worker is gone; `reason` says why, for error messages. */
+  exit(reason: string): void;
+}
+
+/** A worker thread or subprocess, as the pool drives it. */
+export interface WorkerHandle {
+  /** The process running the worker (for a thread: this process). */
+  readonly pid: number;
+  /** The worker's thread id, for threads where the runtime has one; else null. */
+  readonly threadId: number | null;
+  /** Sends a protocol message; structured-clone semantics. */
+  send(message: unknown): void;
+  /** Kills the worker; resolves once it is gone. `exit` is still called once. */
+  terminate(): Promise<void>;
+}
+
+/** The worker side's end of the channel to the process that started it. */
+export interface ParentChannel {
+  /** Sends a protocol message to the parent. */
+  send(message: unknown): void;
+  /** Receives the parent's messages. */
+  onMessage(handler: (message: unknown) => void): void;
+  /** Sends `message` and waits until it has left this process (before exiting). */
+  flush(): Promise<void>;
+}
+
 /** What labtech needs from the runtime it runs on. */
 export interface RuntimeAdapter {
   /** This process's id. */
@@ -18,7 +50,22 @@ export interface RuntimeAdapter {
   onInterrupt(handler: () => void): () => void;
   /** True when the stream is a terminal. */
   isTerminal(stream: "stdout" | "stderr"): boolean;
-
+  /** How many tasks can usefully run in parallel: the CPUs available. */
+  availableParallelism(): number;
+  /** Starts a worker thread running the module at `entry`. */
+  startThread(entry: URL, events: WorkerEvents): WorkerHandle;
+  /**
+   * Starts a subprocess of this runtime running the module at `entry`, with a
+   * message channel apart from its stdout and stderr.
+   */
+  startProcess(entry: URL, events: WorkerEvents): Promise<WorkerHandle>;
+  /** In a worker entry: the channel to the parent, for a thread or a subprocess. */
+  connectParent(kind: "thread" | "process"): Promise<ParentChannel>;
+  /**
+   * In a worker entry: calls `hook(code)` before the task's own code exits
+   * the worker (`process.exit`, `Deno.exit`), so the parent learns why.
+   */
+  onExitCall(hook: (code: number) => void): void;
   // --- Display and CLI (observe/, cli.ts) ---
   /** Writes `text` to the stream, in order with earlier writes through this call. */
   write(stream: "stdout" | "stderr", text: string): void;
@@ -33,7 +80,7 @@ export interface RuntimeAdapter {
   // --- end display and CLI ---
 }
 
-/** The part of Deno's Jupyter API the notebook display uses. */
+/** The part of Deno's Jupyter API the notebook display uses (display and CLI block). */
 export interface JupyterApi {
   /** Sends a Jupyter message (`display_data`, `update_display_data`) to the notebook. */
   broadcast(msgType: string, content: Record<string, unknown>): Promise<void>;
@@ -50,6 +97,7 @@ let loading: Promise<RuntimeAdapter> | undefined;
  * import assert from "node:assert/strict";
  * const adapter = await loadRuntimeAdapter();
  * assert.ok(adapter.pid > 0);
+ * assert.ok(adapter.availableParallelism() >= 1);
  * ```
  */
 export function loadRuntimeAdapter(): Promise<RuntimeAdapter> {

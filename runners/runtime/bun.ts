@@ -1,28 +1,152 @@
-/** The Bun adapter: Bun's own `process` object. */
-import type { RuntimeAdapter } from "./adapter.ts";
+/** The Bun adapter: Bun's own `process`, Web Workers and `Bun.spawn`. */
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import type { ParentChannel, RuntimeAdapter, WorkerEvents, WorkerHandle } from "./adapter.ts";
+import { streamLines } from "./_lines.ts";
 
 interface BunProcess {
   pid: number;
+  execPath: string;
   memoryUsage: { rss(): number };
   cpuUsage(): { user: number; system: number };
-  on(signal: "SIGINT", handler: () => void): void;
+  on(event: string, handler: (...args: never[]) => void): void;
   off(signal: "SIGINT", handler: () => void): void;
-  stdout: BunStream;
-  stderr: BunStream;
-  argv: string[];
-  exitCode: number | undefined;
+  send(message: unknown): void;
+  exit(code?: number): never;
+  exitCode?: number | string;
+  stdout: { isTTY?: boolean };
+  stderr: { isTTY?: boolean };
+}
+interface BunSubprocess {
+  pid: number;
+  stdout: ReadableStream<Uint8Array>;
+  stderr: ReadableStream<Uint8Array>;
+  exited: Promise<number>;
+  signalCode: string | null;
+  send(message: unknown): void;
+  kill(signal?: string): void;
+}
+interface BunApi {
+  spawn(options: {
+    cmd: string[];
+    ipc(message: unknown): void;
+    serialization: "advanced";
+    stdin: "ignore";
+    stdout: "pipe";
+    stderr: "pipe";
+  }): BunSubprocess;
+}
+interface WorkerScope {
+  postMessage(message: unknown): void;
+  onmessage: ((event: MessageEvent) => void) | null;
 }
 
-interface BunStream {
+const process = (globalThis as unknown as { process: BunProcess }).process;
+const Bun = (globalThis as unknown as { Bun: BunApi }).Bun;
+
+function startThread(entry: URL, events: WorkerEvents): WorkerHandle {
+  const worker = new Worker(entry.href, { type: "module" });
+  let reason: string | null = null;
+  worker.onmessage = (event) => events.message(event.data);
+  worker.onerror = (event) => {
+    event.preventDefault();
+    reason ??= `it threw ${event.message}`;
+  };
+  const gone = new Promise<void>((resolve) => {
+    worker.addEventListener("close", (event) => {
+      events.exit(reason ?? `it exited with code ${(event as unknown as { code: number }).code}`);
+      resolve();
+    });
+  });
+  return {
+    pid: process.pid,
+    threadId: (worker as unknown as { threadId?: number }).threadId ?? null,
+    send: (message) => worker.postMessage(message),
+    terminate: () => {
+      worker.terminate();
+      return gone;
+    },
+  };
+}
+
+function startProcess(entry: URL, events: WorkerEvents): Promise<WorkerHandle> {
+  const child = Bun.spawn({
+    cmd: [process.execPath, fileURLToPath(entry)],
+    ipc: (message) => events.message(message),
+    serialization: "advanced",
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const output = Promise.all([
+    streamLines(child.stdout, (line) => events.output("stdout", line)),
+    streamLines(child.stderr, (line) => events.output("stderr", line)),
+  ]);
+  const gone = child.exited.then(async (code) => {
+    await output;
+    const signal = child.signalCode;
+    events.exit(signal ? `it was killed by ${signal}` : `it exited with code ${code}`);
+  });
+  return Promise.resolve({
+    pid: child.pid,
+    threadId: null,
+    send: (message) => {
+      try {
+        child.send(message);
+      } catch { /* it has exited; the exit is reported */ }
+    },
+    terminate: () => {
+      child.kill("SIGKILL");
+      return gone;
+    },
+  });
+}
+
+function connectParent(kind: "thread" | "process"): Promise<ParentChannel> {
+  if (kind === "thread") {
+    const scope = globalThis as unknown as WorkerScope;
+    return Promise.resolve({
+      send: (message) => scope.postMessage(message),
+      onMessage: (handler) => scope.onmessage = (event) => handler(event.data),
+      flush: () => Promise.resolve(),
+    });
+  }
+  process.on("disconnect", () => process.exit(0));
+  return Promise.resolve({
+    send: (message) => process.send(message),
+    onMessage: (handler) => process.on("message", handler),
+    flush: () => Promise.resolve(),
+  });
+}
+
+// --- Display and CLI (observe/, cli.ts) ---
+interface DisplayStream {
   isTTY?: boolean;
   columns?: number;
   write(text: string): boolean;
 }
-
-const process = (globalThis as unknown as { process: BunProcess }).process;
+const displayProcess = (globalThis as unknown as { process: unknown }).process as unknown as {
+  stdout: DisplayStream;
+  stderr: DisplayStream;
+  argv: string[];
+  exitCode?: number | string;
+};
+const display: Pick<
+  RuntimeAdapter,
+  "write" | "terminalColumns" | "jupyter" | "args" | "setExitCode"
+> = {
+  write: (stream, text) => void displayProcess[stream].write(text),
+  terminalColumns: (stream) =>
+    displayProcess[stream].isTTY ? displayProcess[stream].columns ?? 80 : null,
+  jupyter: () => null,
+  args: () => displayProcess.argv.slice(2),
+  setExitCode: (code) => void (displayProcess.exitCode = code),
+};
+// --- end display and CLI ---
 
 /** Bun's implementation of the runtime adapter. */
 export const adapter: RuntimeAdapter = {
+  ...display, // display and CLI block
   pid: process.pid,
   rssBytes: () => process.memoryUsage.rss(),
   cpuMicros: () => {
@@ -34,11 +158,15 @@ export const adapter: RuntimeAdapter = {
     return () => process.off("SIGINT", handler);
   },
   isTerminal: (stream) => process[stream].isTTY === true,
-  // --- Display and CLI (observe/, cli.ts) ---
-  write: (stream, text) => void process[stream].write(text),
-  terminalColumns: (stream) => process[stream].isTTY ? process[stream].columns ?? 80 : null,
-  jupyter: () => null,
-  args: () => process.argv.slice(2),
-  setExitCode: (code) => void (process.exitCode = code),
-  // --- end display and CLI ---
+  availableParallelism,
+  startThread,
+  startProcess,
+  connectParent,
+  onExitCall(hook) {
+    const exit = process.exit.bind(process);
+    process.exit = (code?: number): never => {
+      hook(code ?? Number(process.exitCode ?? 0));
+      return exit(code);
+    };
+  },
 };

@@ -1,32 +1,223 @@
-/** The Deno adapter: the `Deno` namespace. */
-import type { JupyterApi, RuntimeAdapter } from "./adapter.ts";
+/** The Deno adapter: the `Deno` namespace and Web Workers. */
+import { availableParallelism } from "node:os";
+import type { ParentChannel, RuntimeAdapter, WorkerEvents, WorkerHandle } from "./adapter.ts";
+import { encodeFrame, FrameDecoder } from "./_frames.ts";
+import { forEachChunk, streamLines } from "./_lines.ts";
 
+interface DenoConn {
+  readable: ReadableStream<Uint8Array>;
+  writable: WritableStream<Uint8Array>;
+  close(): void;
+}
+interface DenoChild {
+  pid: number;
+  stdout: ReadableStream<Uint8Array>;
+  stderr: ReadableStream<Uint8Array>;
+  status: Promise<{ code: number; signal: string | null }>;
+  kill(signal?: string): void;
+}
 interface DenoApi {
   pid: number;
   memoryUsage(): { rss: number };
   addSignalListener(signal: "SIGINT", handler: () => void): void;
   removeSignalListener(signal: "SIGINT", handler: () => void): void;
-  stdout: DenoStream;
-  stderr: DenoStream;
-  args: string[];
-  exitCode: number;
-  consoleSize(): { columns: number; rows: number };
-  readonly jupyter: JupyterApi;
+  stdout: { isTerminal(): boolean };
+  stderr: { isTerminal(): boolean };
+  execPath(): string;
+  exit(code?: number): never;
+  env: { get(name: string): string | undefined };
+  listen(options: { hostname: string; port: number }): {
+    addr: { port: number };
+    accept(): Promise<DenoConn>;
+    close(): void;
+  };
+  connect(options: { hostname: string; port: number }): Promise<DenoConn>;
+  Command: new (command: string, options: {
+    args: string[];
+    env: Record<string, string>;
+    stdin: "null";
+    stdout: "piped";
+    stderr: "piped";
+  }) => { spawn(): DenoChild };
 }
-
-interface DenoStream {
-  isTerminal(): boolean;
-  writeSync(data: Uint8Array): number;
+interface WorkerScope {
+  postMessage(message: unknown): void;
+  onmessage: ((event: MessageEvent) => void) | null;
 }
-
-const encoder = new TextEncoder();
 
 const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
 // Deno has no process CPU-time call; node:process's cpuUsage is its own implementation of one.
 const { cpuUsage } = await import("node:process");
 
+function startThread(entry: URL, events: WorkerEvents): WorkerHandle {
+  const worker = new Worker(entry.href, { type: "module" });
+  let gone = false;
+  const exit = (reason: string) => {
+    if (gone) return;
+    gone = true;
+    worker.terminate();
+    events.exit(reason);
+  };
+  worker.onmessage = (event) => events.message(event.data);
+  worker.onerror = (event) => {
+    event.preventDefault();
+    exit(`it threw ${event.message}`);
+  };
+  worker.onmessageerror = () => exit("it sent a message that could not be read");
+  return {
+    pid: Deno.pid,
+    threadId: null,
+    send: (message) => worker.postMessage(message),
+    terminate: () => {
+      exit("it was terminated");
+      return Promise.resolve();
+    },
+  };
+}
+
+/** A framed channel over a socket; writes are queued so frames never interleave. */
+function framedChannel(conn: DenoConn, onMessage: (message: unknown) => void, onEnd: () => void) {
+  const writer = conn.writable.getWriter();
+  let last: Promise<void> = Promise.resolve();
+  void (async () => {
+    const decoder = new FrameDecoder();
+    await forEachChunk(conn.readable, (chunk) => {
+      for (const message of decoder.push(chunk)) onMessage(message);
+    });
+    onEnd();
+  })();
+  return {
+    send(message: unknown) {
+      last = writer.write(encodeFrame(message)).catch(() => {});
+    },
+    flush: () => last,
+  };
+}
+
+function closeQuietly(resource: { close(): void }): void {
+  try {
+    resource.close();
+  } catch { /* already closed */ }
+}
+
+function startProcess(entry: URL, events: WorkerEvents): Promise<WorkerHandle> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const token = crypto.randomUUID();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", entry.href],
+    env: { LABTECH_CHANNEL: `${listener.addr.port}:${token}` },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = Promise.all([
+    streamLines(child.stdout, (line) => events.output("stdout", line)),
+    streamLines(child.stderr, (line) => events.output("stderr", line)),
+  ]);
+  const status = child.status.then(async (s) => {
+    closeQuietly(listener);
+    await output;
+    return s;
+  });
+  let channel: { send(message: unknown): void } | null = null;
+  const pending: unknown[] = [];
+  const gone = status.then(({ code, signal }) => {
+    events.exit(signal ? `it was killed by ${signal}` : `it exited with code ${code}`);
+  });
+  void (async () => {
+    // The first connection that presents the token is the child's; then the listener closes.
+    for (;;) {
+      const conn = await listener.accept().catch(() => null);
+      if (conn === null) return;
+      let authenticated = false;
+      const framed = framedChannel(conn, (message) => {
+        if (authenticated) return events.message(message);
+        if (message !== token) return conn.close();
+        authenticated = true;
+        channel = framed;
+        closeQuietly(listener);
+        for (const m of pending.splice(0)) framed.send(m);
+      }, () => {});
+    }
+  })();
+  return Promise.resolve({
+    pid: child.pid,
+    threadId: null,
+    send: (message) => channel === null ? pending.push(message) : channel.send(message),
+    terminate: () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      return gone;
+    },
+  });
+}
+
+async function connectParent(kind: "thread" | "process"): Promise<ParentChannel> {
+  if (kind === "thread") {
+    const scope = globalThis as unknown as WorkerScope;
+    return {
+      send: (message) => scope.postMessage(message),
+      onMessage: (handler) => scope.onmessage = (event) => handler(event.data),
+      flush: () => Promise.resolve(),
+    };
+  }
+  const [port, token] = (Deno.env.get("LABTECH_CHANNEL") ?? "").split(":");
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+  let handler: (message: unknown) => void = () => {};
+  const framed = framedChannel(conn, (m) => handler(m), () => Deno.exit(0));
+  framed.send(token);
+  return { send: framed.send, onMessage: (h) => handler = h, flush: framed.flush };
+}
+
+// --- Display and CLI (observe/, cli.ts) ---
+interface DenoDisplayStream {
+  isTerminal(): boolean;
+  writeSync(data: Uint8Array): number;
+}
+const denoDisplay = (globalThis as unknown as {
+  Deno: {
+    stdout: DenoDisplayStream;
+    stderr: DenoDisplayStream;
+    args: string[];
+    exitCode: number;
+    consoleSize(): { columns: number };
+    readonly jupyter: unknown;
+  };
+}).Deno;
+const displayEncoder = new TextEncoder();
+const display: Pick<
+  RuntimeAdapter,
+  "write" | "terminalColumns" | "jupyter" | "args" | "setExitCode"
+> = {
+  write(stream, text) {
+    const data = displayEncoder.encode(text);
+    for (let at = 0; at < data.length;) at += denoDisplay[stream].writeSync(data.subarray(at));
+  },
+  terminalColumns(stream) {
+    if (!denoDisplay[stream].isTerminal()) return null;
+    try {
+      return denoDisplay.consoleSize().columns;
+    } catch {
+      return 80;
+    }
+  },
+  jupyter() {
+    try {
+      // A getter that throws outside `deno jupyter`.
+      return (denoDisplay.jupyter ?? null) as ReturnType<RuntimeAdapter["jupyter"]>;
+    } catch {
+      return null;
+    }
+  },
+  args: () => [...denoDisplay.args],
+  setExitCode: (code) => void (denoDisplay.exitCode = code),
+};
+// --- end display and CLI ---
+
 /** Deno's implementation of the runtime adapter. */
 export const adapter: RuntimeAdapter = {
+  ...display, // display and CLI block
   pid: Deno.pid,
   rssBytes: () => Deno.memoryUsage().rss,
   cpuMicros: () => {
@@ -38,27 +229,15 @@ export const adapter: RuntimeAdapter = {
     return () => Deno.removeSignalListener("SIGINT", handler);
   },
   isTerminal: (stream) => Deno[stream].isTerminal(),
-  // --- Display and CLI (observe/, cli.ts) ---
-  write(stream, text) {
-    const data = encoder.encode(text);
-    for (let at = 0; at < data.length;) at += Deno[stream].writeSync(data.subarray(at));
+  availableParallelism,
+  startThread,
+  startProcess,
+  connectParent,
+  onExitCall(hook) {
+    const exit = Deno.exit.bind(Deno);
+    Deno.exit = (code?: number): never => {
+      hook(code ?? 0);
+      return exit(code);
+    };
   },
-  terminalColumns(stream) {
-    if (!Deno[stream].isTerminal()) return null;
-    try {
-      return Deno.consoleSize().columns;
-    } catch {
-      return 80;
-    }
-  },
-  jupyter() {
-    try {
-      return Deno.jupyter; // a getter that throws outside `deno jupyter`
-    } catch {
-      return null;
-    }
-  },
-  args: () => [...Deno.args],
-  setExitCode: (code) => void (Deno.exitCode = code),
-  // --- end display and CLI ---
 };

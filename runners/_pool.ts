@@ -1,0 +1,480 @@
+/**
+ * The runner behind the `thread`, `spawn` and `fork` backends: a pool of
+ * workers started lazily up to its size and reused across tasks, one task per
+ * worker at a time.
+ *
+ * @module
+ */
+import { cacheOf } from "../caches/_default_cache.ts";
+import { CacheError, CorruptEntryError, RunnerError, TaskNotFound } from "../core/errors.ts";
+import { emitLog } from "../core/logger.ts";
+import { storedTaskText } from "../core/params.ts";
+import {
+  getTaskResult,
+  type LabContext,
+  type ResultMeta,
+  type Task,
+  taskDependencies,
+  type TaskResult,
+} from "../core/task.ts";
+import { LocalStorage } from "../storage/local_storage.ts";
+import { NullStorage } from "../storage/null_storage.ts";
+import type { Storage } from "../storage/storage.ts";
+import { processUsage } from "./_proc_usage.ts";
+import {
+  fromErrorData,
+  type RunMessage,
+  type StorageSpec,
+  type WorkerMessage,
+} from "./_protocol.ts";
+import type { Runner, TaskMonitorInfo } from "./runner.ts";
+import type { RuntimeAdapter, WorkerHandle } from "./runtime/adapter.ts";
+
+/** Which backend a pool serves; decides where workers run and what they are sent. */
+export type PoolKind = "thread" | "spawn" | "fork";
+
+/** What a pool is built from. */
+export interface PoolOptions {
+  kind: PoolKind;
+  size: number;
+  context: LabContext;
+  storage: Storage;
+  runtime: RuntimeAdapter;
+}
+
+interface Job {
+  id: number;
+  task: Task;
+  name: string;
+  useCache: boolean;
+}
+
+interface Running extends Job {
+  status: "running" | "loading";
+  start: Date;
+  slot: Slot | null;
+  sample: { cpuMicros: number; at: number } | null;
+}
+
+interface Slot {
+  handle: WorkerHandle | null;
+  ready: boolean;
+  job: Running | null;
+  lastName: string;
+  exitCode: number | null;
+  gone: boolean;
+}
+
+// After the build, modules end in .js and the entries with them.
+const EXT = import.meta.url.endsWith(".js") ? ".js" : ".ts";
+const THREAD_ENTRY = new URL(`./_thread_entry${EXT}`, import.meta.url);
+const PROCESS_ENTRY = new URL(`./_process_entry${EXT}`, import.meta.url);
+
+const modulesOfTask = new WeakMap<Task, readonly string[]>();
+
+/** The modules defining `task`'s type and every type nested in its parameters. */
+function modulesOf(task: Task): readonly string[] {
+  let modules = modulesOfTask.get(task);
+  if (modules === undefined) {
+    const set = new Set<string>();
+    if (task.type.module === null) {
+      throw new RunnerError(
+        `Cannot run ${task} in a worker: the module defining task type "${task.type.name}" is ` +
+          `unknown; pass module: import.meta.url to task()`,
+      );
+    }
+    set.add(task.type.module);
+    for (const dep of taskDependencies(task)) for (const m of modulesOf(dep)) set.add(m);
+    modules = [...set];
+    modulesOfTask.set(task, modules);
+  }
+  return modules;
+}
+
+/** Runs tasks in a pool of worker threads or subprocesses; see the thread, spawn and fork backends. */
+export class PoolRunner implements Runner {
+  readonly capacity: number;
+  readonly #kind: PoolKind;
+  readonly #context: LabContext;
+  readonly #storage: Storage;
+  readonly #spec: StorageSpec;
+  /** True when the worker cannot reach the storage: the main side loads and saves. */
+  readonly #mainSaves: boolean;
+  readonly #runtime: RuntimeAdapter;
+  readonly #slots = new Set<Slot>();
+  #queue: Job[] = [];
+  readonly #running = new Map<number, Running>();
+  #done: Array<[Task, ResultMeta | Error]> = [];
+  readonly #results = new Map<string, TaskResult>();
+  #wake: (() => void) | null = null;
+  #nextId = 1;
+  #closed = false;
+  #pumpScheduled = false;
+
+  constructor(options: PoolOptions) {
+    this.capacity = options.size;
+    this.#kind = options.kind;
+    this.#context = options.context;
+    this.#storage = options.storage;
+    this.#runtime = options.runtime;
+    if (options.storage instanceof NullStorage) {
+      this.#spec = { kind: "none" };
+      this.#mainSaves = false;
+    } else if (options.storage.constructor === LocalStorage) {
+      this.#spec = { kind: "local", dir: (options.storage as LocalStorage).dir };
+      this.#mainSaves = false;
+    } else {
+      this.#spec = { kind: "none" };
+      this.#mainSaves = true;
+    }
+  }
+
+  submitTask(task: Task, taskName: string, useCache: boolean): void {
+    if (this.#closed) throw new RunnerError(`Cannot submit ${taskName}: the runner is closed`);
+    const job = { id: this.#nextId++, task, name: taskName, useCache };
+    if (useCache && this.#mainSaves) {
+      this.#loadHere(job);
+      return;
+    }
+    this.#queue.push(job);
+    this.#schedulePump();
+  }
+
+  // A storage workers cannot reach (MemoryStorage, a custom one): load here.
+  #loadHere(job: Job): void {
+    const running: Running = {
+      ...job,
+      status: "loading",
+      start: new Date(),
+      slot: null,
+      sample: null,
+    };
+    this.#running.set(job.id, running);
+    cacheOf(job.task.type).loadResultWithMeta(this.#storage, job.task).then(
+      (result) => this.#succeed(running, result),
+      (error: unknown) => {
+        if (!this.#running.has(job.id)) return;
+        if (error instanceof TaskNotFound) {
+          this.#running.delete(job.id);
+          this.#queue.push({ ...job, useCache: false });
+          this.#schedulePump();
+          return;
+        }
+        this.#fail(
+          running,
+          new CorruptEntryError(
+            `Cannot load the cached result of ${job.task}: ${(error as Error).message}`,
+            { cause: error },
+          ),
+        );
+      },
+    );
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#closed) return;
+    let idle = 0;
+    for (const slot of this.#slots) {
+      if (this.#queue.length === 0) break;
+      if (!slot.ready || slot.job !== null) {
+        if (slot.job === null) idle++; // starting up: will take a job when ready
+        continue;
+      }
+      this.#dispatch(slot, this.#queue.shift()!);
+    }
+    while (this.#queue.length > idle && this.#slots.size < this.capacity) {
+      this.#startWorker();
+      idle++;
+    }
+  }
+
+  #startWorker(): void {
+    const slot: Slot = {
+      handle: null,
+      ready: false,
+      job: null,
+      lastName: "labtech worker",
+      exitCode: null,
+      gone: false,
+    };
+    this.#slots.add(slot);
+    const events = {
+      message: (message: unknown) => this.#onMessage(slot, message as WorkerMessage),
+      output: (stream: "stdout" | "stderr", line: string) =>
+        emitLog({
+          level: stream === "stderr" ? "warn" as const : "info" as const,
+          source: slot.job?.name ?? slot.lastName,
+          message: line,
+        }),
+      exit: (reason: string) => this.#onExit(slot, reason),
+    };
+    const started = this.#kind === "thread"
+      ? Promise.resolve(this.#runtime.startThread(THREAD_ENTRY, events))
+      : this.#runtime.startProcess(PROCESS_ENTRY, events);
+    started.then((handle) => {
+      slot.handle = handle;
+      if (this.#closed || slot.gone) void handle.terminate();
+    }, (error: unknown) => this.#onExit(slot, `it could not start: ${(error as Error).message}`));
+  }
+
+  #onMessage(slot: Slot, message: WorkerMessage): void {
+    switch (message.kind) {
+      case "ready":
+        slot.handle!.send({
+          kind: "startup",
+          context: this.#kind === "spawn" ? null : this.#context,
+          storage: this.#spec,
+        });
+        slot.ready = true;
+        this.#pump();
+        return;
+      case "loading": {
+        const running = this.#running.get(message.id);
+        if (running !== undefined) running.status = "loading";
+        return;
+      }
+      case "result":
+      case "error": {
+        const running = this.#running.get(message.id);
+        if (running === undefined || running.slot !== slot) return; // stopped meanwhile
+        slot.job = null;
+        if (message.kind === "error") this.#fail(running, fromErrorData(message.error));
+        else this.#complete(running, { value: message.value, meta: message.meta });
+        this.#pump();
+        return;
+      }
+      case "log":
+        emitLog(message.record);
+        return;
+      case "exiting":
+        slot.exitCode = message.code;
+        // A Web Worker that exits may say nothing more: end it so its task is reported.
+        if (this.#kind === "thread") void slot.handle?.terminate();
+    }
+  }
+
+  #onExit(slot: Slot, reason: string): void {
+    if (slot.gone) return;
+    slot.gone = true;
+    this.#slots.delete(slot);
+    const running = slot.job;
+    slot.job = null;
+    const where = this.#kind === "thread" ? "worker thread" : "worker process";
+    const why = slot.exitCode !== null ? `the task called exit with code ${slot.exitCode}` : reason;
+    if (running !== null && this.#running.get(running.id) === running) {
+      this.#fail(
+        running,
+        new RunnerError(`Task ${running.name} failed: its ${where} ended while running it: ${why}`),
+      );
+    } else if (!slot.ready && !this.#closed && this.#queue.length > 0) {
+      // A worker that dies before it is ready would die again: fail a task rather than loop.
+      const job = this.#queue.shift()!;
+      this.#done.push([
+        job.task,
+        new RunnerError(`Cannot start a ${where} to run ${job.name}: ${why}`),
+      ]);
+      this.#wake?.();
+    }
+    this.#pump();
+  }
+
+  #dispatch(slot: Slot, job: Job): void {
+    const running: Running = { ...job, status: "running", start: new Date(), slot, sample: null };
+    this.#running.set(job.id, running);
+    let message: RunMessage;
+    try {
+      message = this.#runMessage(job);
+    } catch (error) {
+      this.#fail(running, error instanceof Error ? error : new Error(String(error)));
+      this.#schedulePump();
+      return;
+    }
+    slot.job = running;
+    slot.lastName = job.name;
+    try {
+      slot.handle!.send(message);
+    } catch (error) {
+      slot.job = null;
+      this.#fail(
+        running,
+        new RunnerError(`Cannot send ${job.name} to its worker: ${(error as Error).message}`, {
+          cause: error,
+        }),
+      );
+      this.#schedulePump();
+    }
+  }
+
+  #runMessage(job: Job): RunMessage {
+    const { task } = job;
+    const deps: Array<[string, TaskResult]> = [];
+    for (const dep of taskDependencies(task)) {
+      const result = getTaskResult(dep) ?? this.#results.get(dep.cacheKey);
+      if (result === undefined) {
+        throw new RunnerError(
+          `Cannot run ${job.name}: the result of its dependency ${dep} is missing`,
+        );
+      }
+      deps.push([dep.cacheKey, result]);
+    }
+    const filter = task.type.definition.filterContext;
+    return {
+      kind: "run",
+      id: job.id,
+      taskName: job.name,
+      modules: [...modulesOf(task)],
+      task: storedTaskText(task),
+      deps,
+      useCache: job.useCache,
+      context: this.#kind !== "spawn"
+        ? null
+        : filter
+        ? filter(task.params, this.#context)
+        : this.#context,
+    };
+  }
+
+  #complete(running: Running, result: TaskResult): void {
+    if (!this.#mainSaves || this.#storage instanceof NullStorage) {
+      this.#succeed(running, result);
+      return;
+    }
+    // The worker cannot reach this storage: save here before reporting success.
+    cacheOf(running.task.type).save(this.#storage, running.task, result).then(
+      () => this.#succeed(running, result),
+      (error: unknown) =>
+        this.#fail(
+          running,
+          error instanceof CacheError ? error : new CacheError(
+            `Cannot cache the result of ${running.task}: ${(error as Error).message}`,
+            { cause: error },
+          ),
+        ),
+    );
+  }
+
+  #succeed(running: Running, result: TaskResult): void {
+    if (this.#running.get(running.id) !== running) return;
+    this.#running.delete(running.id);
+    this.#results.set(running.task.cacheKey, result);
+    this.#done.push([running.task, result.meta]);
+    this.#wake?.();
+  }
+
+  #fail(running: Running, error: Error): void {
+    if (this.#running.get(running.id) !== running) return;
+    this.#running.delete(running.id);
+    this.#done.push([running.task, error]);
+    this.#wake?.();
+  }
+
+  wait({ timeoutMs }: { timeoutMs: number | null }): Promise<Array<[Task, ResultMeta | Error]>> {
+    if (this.#done.length > 0 || this.pendingTaskCount() === 0) {
+      return Promise.resolve(this.#take());
+    }
+    return new Promise((resolve) => {
+      const timer = timeoutMs === null ? undefined : setTimeout(() => {
+        this.#wake = null;
+        resolve(this.#take());
+      }, timeoutMs);
+      this.#wake = () => {
+        this.#wake = null;
+        clearTimeout(timer);
+        resolve(this.#take());
+      };
+    });
+  }
+
+  #take(): Array<[Task, ResultMeta | Error]> {
+    const done = this.#done;
+    this.#done = [];
+    return done;
+  }
+
+  cancel(): void {
+    this.#queue = [];
+  }
+
+  // Piscina's order: report the running task as failed, then end and replace its worker.
+  async stop(): Promise<void> {
+    this.cancel();
+    const ending: Array<Promise<void>> = [];
+    for (const running of [...this.#running.values()]) {
+      this.#fail(running, new RunnerError(`Stopped ${running.name} while it was running`));
+      const slot = running.slot;
+      if (slot !== null) {
+        slot.job = null;
+        if (slot.handle !== null) ending.push(slot.handle.terminate());
+      }
+    }
+    await Promise.all(ending);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    const ending: Array<Promise<void>> = [];
+    for (const slot of this.#slots) {
+      if (slot.handle !== null) ending.push(slot.handle.terminate());
+      else slot.gone = true; // terminated as soon as it has started
+    }
+    await Promise.all(ending);
+  }
+
+  pendingTaskCount(): number {
+    return this.#queue.length + this.#running.size + this.#done.length;
+  }
+
+  getResult(task: Task): TaskResult {
+    const result = this.#results.get(task.cacheKey);
+    if (result === undefined) {
+      throw new RunnerError(`Cannot get the result of ${task}: this runner holds no result for it`);
+    }
+    return result;
+  }
+
+  removeResults(tasks: Task[]): void {
+    for (const task of tasks) this.#results.delete(task.cacheKey);
+  }
+
+  // Subprocesses: their own CPU and RSS since the last look. Threads share
+  // this process, so they get its figures: the best the runtimes offer.
+  getTaskInfos(): TaskMonitorInfo[] {
+    const now = performance.now();
+    const here = this.#kind === "thread"
+      ? { cpuMicros: this.#runtime.cpuMicros(), rssBytes: this.#runtime.rssBytes() }
+      : null;
+    return [...this.#running.values()].map((running) => {
+      const handle = running.slot?.handle ?? null;
+      const usage = here ?? (handle !== null ? processUsage(handle.pid) : null);
+      let cpuPercent: number | null = null;
+      if (usage !== null) {
+        const last = running.sample;
+        if (last !== null && now > last.at) {
+          cpuPercent = ((usage.cpuMicros - last.cpuMicros) / ((now - last.at) * 1000)) * 100;
+        }
+        running.sample = { cpuMicros: usage.cpuMicros, at: now };
+      }
+      return {
+        name: running.name,
+        status: running.status,
+        pid: handle?.pid ?? this.#runtime.pid,
+        threadId: handle?.threadId ?? null,
+        start: running.start,
+        cpuPercent,
+        rssBytes: usage?.rssBytes ?? null,
+        children: null,
+      };
+    });
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The messages between a pool and its workers (threads or subprocesses),
+ * shared by both sides. Requests and replies carry the task's id; errors
+ * travel as data, with their stack.
+ *
+ * @module
+ */
+import type { LogRecord } from "../core/logger.ts";
+import type { LabContext, ResultMeta, TaskResult } from "../core/task.ts";
+
+/** Where a worker caches results: a LocalStorage directory, or nowhere. */
+export type StorageSpec = { kind: "local"; dir: string } | { kind: "none" };
+
+/** Main → worker, once, after the worker said it is ready. */
+export interface StartupMessage {
+  kind: "startup";
+  /** The full context (thread, fork), or null (spawn: sent per task). */
+  context: LabContext | null;
+  storage: StorageSpec;
+}
+
+/** Main → worker: run (or load) one task. */
+export interface RunMessage {
+  kind: "run";
+  id: number;
+  taskName: string;
+  /** Modules defining the task's type and the types nested in its parameters. */
+  modules: string[];
+  /** The task in its stored JSON form (`storedTaskText`). */
+  task: string;
+  /** Results of the task's direct dependencies, by cache key. */
+  deps: Array<[string, TaskResult]>;
+  useCache: boolean;
+  /** The filtered context (spawn), or null to use the startup context. */
+  context: LabContext | null;
+}
+
+/** A message the main side sends. */
+export type MainMessage = StartupMessage | RunMessage;
+
+/** An error as data: enough to rebuild a readable error on the other side. */
+export interface ErrorData {
+  name: string;
+  message: string;
+  stack: string | null;
+  cause: ErrorData | null;
+}
+
+/** A message a worker sends. */
+export type WorkerMessage =
+  | { kind: "ready" }
+  | { kind: "loading"; id: number }
+  | { kind: "result"; id: number; value: unknown; meta: ResultMeta }
+  | { kind: "error"; id: number; error: ErrorData }
+  | { kind: "log"; record: LogRecord }
+  | { kind: "exiting"; code: number };
+
+/** Turns anything thrown into data that survives any channel. */
+export function toErrorData(error: unknown, depth = 0): ErrorData {
+  if (!(error instanceof Error)) {
+    return { name: "Error", message: String(error), stack: null, cause: null };
+  }
+  return {
+    name: error.name,
+    message: error.message,
+    stack: error.stack ?? null,
+    cause: error.cause !== undefined && depth < 4 ? toErrorData(error.cause, depth + 1) : null,
+  };
+}
+
+/** Rebuilds an error from data: same name, message and (remote) stack. */
+export function fromErrorData(data: ErrorData): Error {
+  const error = new Error(
+    data.message,
+    data.cause ? { cause: fromErrorData(data.cause) } : undefined,
+  );
+  error.name = data.name;
+  if (data.stack !== null) error.stack = data.stack;
+  return error;
+}

@@ -1,0 +1,46 @@
+/**
+ * `ForkRunnerBackend`: the `fork` runner backend.
+ *
+ * @module
+ */
+import { PoolRunner } from "./_pool.ts";
+import type { Runner, RunnerBackend, RunnerBuildOptions } from "./runner.ts";
+import { loadRuntimeAdapter } from "./runtime/adapter.ts";
+
+/**
+ * Runs tasks in a pool of subprocesses of the same runtime (Node
+ * `child_process.fork`, `Deno.Command`, `Bun.spawn` with `ipc`), started
+ * lazily up to `maxWorkers` (default: the number of CPUs) and reused across
+ * tasks. Each subprocess receives the Lab's full context once, when it starts,
+ * and each task only its dependency results. JavaScript runtimes cannot fork a
+ * running process, so the context is sent rather than inherited. A task's
+ * stdout and stderr reach the Lab's log, labelled with its name.
+ *
+ * @example
+ * ```ts
+ * import { ForkRunnerBackend } from "./fork.ts";
+ * import { NullStorage } from "../storage/null_storage.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const runner = await new ForkRunnerBackend().buildRunner({
+ *   context: {},
+ *   storage: new NullStorage(),
+ *   maxWorkers: 2,
+ * });
+ * assert.equal(runner.capacity, 2);
+ * assert.equal(runner.pendingTaskCount(), 0);
+ * await runner.close();
+ * ```
+ */
+export class ForkRunnerBackend implements RunnerBackend {
+  async buildRunner({ context, storage, maxWorkers }: RunnerBuildOptions): Promise<Runner> {
+    const runtime = await loadRuntimeAdapter();
+    return new PoolRunner({
+      kind: "fork",
+      size: maxWorkers ?? runtime.availableParallelism(),
+      context,
+      storage,
+      runtime,
+    });
+  }
+}
