@@ -319,6 +319,7 @@ export class PoolRunner implements Runner {
     const deps: Array<[string, TaskResult]> = [];
     for (const dep of taskDependencies(task)) {
       const result = getTaskResult(dep) ?? this.#results.get(dep.cacheKey);
+      if (result === undefined && job.useCache) continue; // a cached task's deps are not run
       if (result === undefined) {
         throw new RunnerError(
           `Cannot run ${job.name}: the result of its dependency ${dep} is missing`,
