@@ -49,6 +49,12 @@ export {
   setLogSink,
 } from "./core/logger.ts";
 export type { RunObserver, TaskOutcome } from "./core/observer.ts";
+export {
+  type DiagramDirection,
+  displayTaskDiagram,
+  taskDiagram,
+  type TaskDiagramOptions,
+} from "./observe/diagram.ts";
 export type { Cache } from "./caches/cache.ts";
 export { StructuredCache } from "./caches/structured_cache.ts";
 export { JsonCache } from "./caches/json_cache.ts";

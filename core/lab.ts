@@ -11,8 +11,8 @@ import { assertNotImportingInWorker } from "../runners/_worker_guard.ts";
 import { LocalStorage } from "../storage/local_storage.ts";
 import { NullStorage } from "../storage/null_storage.ts";
 import type { Storage } from "../storage/storage.ts";
+import { createRunDisplay } from "../observe/run_display.ts";
 import { buildGraph } from "./_graph.ts";
-import { PlainProgress } from "./_plain_progress.ts";
 import { Run } from "./_run.ts";
 import { LabError } from "./errors.ts";
 import { labLogger } from "./logger.ts";
@@ -54,13 +54,17 @@ export interface RunOptions {
   progress?: boolean;
   /** Show the live task table (default true), or its options. */
   top?: boolean | TopOptions;
+  /** Show progress as a notebook display (default: detected, in Deno's Jupyter kernel). */
+  notebook?: boolean;
 }
 
-/** Builds the display for a run; replaced by the progress module when it loads. */
-export type ObserverFactory = (options: RunOptions) => RunObserver | null;
+/** Builds the display for a run (progress bars and task table by default); null shows nothing. */
+export type ObserverFactory = (
+  options: RunOptions,
+) => RunObserver | null | Promise<RunObserver | null>;
 
-let observerFactory: ObserverFactory = (options) =>
-  options.progress === false ? null : new PlainProgress();
+let observerFactory: ObserverFactory = async (options) =>
+  createRunDisplay({ options, adapter: await loadRuntimeAdapter() });
 
 /** Installs the display used by runs that ask for progress or a task table. */
 export function setObserverFactory(factory: ObserverFactory): void {
@@ -157,6 +161,7 @@ export class Lab {
       }
     });
     const nodes = buildGraph(tasks);
+    const observer = await observerFactory(options);
     const backend = await resolveBackend(this.runner);
     const runner = await backend.buildRunner({
       context: this.context,
@@ -167,7 +172,7 @@ export class Lab {
       storage: this.storage,
       bustCache: options.bustCache ?? false,
       continueOnFailure: this.continueOnFailure,
-      observer: observerFactory(options),
+      observer,
     }, this.maxWorkers);
     const interrupt = () => run.interrupt();
     const { signal } = options;

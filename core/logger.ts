@@ -59,6 +59,23 @@ export function setLogSink(sink: LogSink): LogSink {
   return previous;
 }
 
+/**
+ * True when `sink` is labtech's own console sink (no custom sink installed):
+ * only then does a progress display take the sink over while it runs.
+ *
+ * @example
+ * ```ts
+ * import { isConsoleSink, setLogSink } from "./logger.ts";
+ * import assert from "node:assert/strict";
+ * const previous = setLogSink(() => {});
+ * assert.equal(isConsoleSink(previous), true);
+ * assert.equal(isConsoleSink(setLogSink(previous)), false);
+ * ```
+ */
+export function isConsoleSink(sink: LogSink): boolean {
+  return sink === consoleSink;
+}
+
 /** Sends one record to the current sink. */
 export function emitLog(record: LogRecord): void {
   currentSink(record);

@@ -1,0 +1,76 @@
+/**
+ * Output for Deno's Jupyter kernel: progress bars and the task table as one
+ * HTML display that is updated in place; log lines go to the cell's stderr.
+ */
+import type { JupyterApi, RuntimeAdapter } from "../runners/runtime/adapter.ts";
+import { formatRate, formatSeconds } from "./_format.ts";
+import { ASCII_BAR, progressFigures, progressLine } from "./progress_lines.ts";
+import type { DisplayOutput, DisplaySnapshot } from "./run_display.ts";
+
+/** Notebook updates are messages to the front end: at most two a second. */
+const UPDATE_MS = 500;
+
+let displayCounter = 0;
+
+const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+
+/** The display's HTML: a row per task type, then the task table. */
+export function notebookHtml(s: DisplaySnapshot): string {
+  const rows = s.types.map((p) => {
+    const f = progressFigures(p, s.startedAt, s.now);
+    const extra = [p.cached ? `${p.cached} cached` : "", p.failed ? `${p.failed} failed` : ""]
+      .filter(Boolean).join(", ");
+    return `<tr><td style="text-align:left">${
+      escapeHtml(p.name)
+    }</td><td>${p.done}/${p.total}</td>` +
+      `<td>${formatSeconds(f.elapsedSeconds)}</td><td>${formatRate(f.perSecond)}</td>` +
+      `<td><progress value="${p.done}" max="${Math.max(1, p.total)}"></progress></td>` +
+      `<td>${f.percent}%</td><td>eta ${formatSeconds(f.remainingSeconds)}</td>` +
+      `<td>${escapeHtml(extra)}</td></tr>`;
+  }).join("");
+  const table = s.table.length > 0
+    ? `<pre style="margin-top:0.5em">${escapeHtml(s.table.join("\n"))}</pre>`
+    : "";
+  return `<div class="labtech-progress"><table>${rows}</table>${table}</div>`;
+}
+
+/** Plain-text fallback of the display. */
+export function notebookText(s: DisplaySnapshot): string {
+  const width = Math.max(0, ...s.types.map((t) => t.name.length));
+  return [...s.types.map((p) => progressLine(p, width, s.startedAt, s.now, ASCII_BAR)), ...s.table]
+    .join("\n");
+}
+
+/** Shows a run in a notebook cell, updating one display in place. */
+export class NotebookOutput implements DisplayOutput {
+  readonly minIntervalMs: number = UPDATE_MS;
+  readonly #jupyter: JupyterApi;
+  readonly #adapter: RuntimeAdapter;
+  readonly #displayId = `labtech-${Date.now().toString(36)}-${displayCounter++}`;
+  #shown = false;
+
+  constructor(jupyter: JupyterApi, adapter: RuntimeAdapter) {
+    this.#jupyter = jupyter;
+    this.#adapter = adapter;
+  }
+
+  render(s: DisplaySnapshot): void {
+    const content = {
+      data: { "text/html": notebookHtml(s), "text/plain": notebookText(s) },
+      metadata: {},
+      transient: { display_id: this.#displayId },
+    };
+    const type = this.#shown ? "update_display_data" : "display_data";
+    this.#shown = true;
+    this.#jupyter.broadcast(type, content).catch(() => {});
+  }
+
+  log(line: string): void {
+    this.#adapter.write("stderr", line + "\n");
+  }
+
+  end(s: DisplaySnapshot): void {
+    this.render(s);
+  }
+}

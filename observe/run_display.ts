@@ -1,0 +1,168 @@
+/**
+ * The run display: a `RunObserver` that keeps per-type counts and the running
+ * tasks, owns the log sink while a run is active, and hands snapshots to an
+ * output (terminal, plain lines or notebook).
+ */
+import type { RunOptions } from "../core/lab.ts";
+import { isConsoleSink, type LogRecord, type LogSink, setLogSink } from "../core/logger.ts";
+import type { RunObserver, TaskOutcome } from "../core/observer.ts";
+import type { Runner } from "../runners/runner.ts";
+import type { RuntimeAdapter } from "../runners/runtime/adapter.ts";
+import type { TypeProgress } from "./progress_lines.ts";
+import { resolveTopOptions, tableLines, type TableSettings } from "./task_table.ts";
+
+/** What an output is shown. */
+export interface DisplaySnapshot {
+  /** When the run started (ms since the epoch). */
+  startedAt: number;
+  /** Now (ms since the epoch). */
+  now: number;
+  /** One entry per task type, in order of appearance; empty when progress is off. */
+  types: readonly TypeProgress[];
+  /** The task table's lines; empty when it is off or nothing runs. */
+  table: readonly string[];
+}
+
+/** Where a display draws: a terminal, plain lines, or a notebook. */
+export interface DisplayOutput {
+  /** Shortest time between two renders, in ms. */
+  readonly minIntervalMs: number;
+  /** Draws the snapshot (the output may skip drawing, e.g. plain lines between reports). */
+  render(snapshot: DisplaySnapshot): void;
+  /** Prints one formatted log line above the display. */
+  log(line: string): void;
+  /** Draws the final state and releases the output. */
+  end(snapshot: DisplaySnapshot): void;
+}
+
+/** How often the task table is refreshed at most (twice a second). */
+export const TABLE_INTERVAL_MS = 500;
+
+/** Formats a log record as the console sink does: `source: LEVEL: message`. */
+export function formatLogRecord(record: LogRecord): string {
+  return `${record.source}: ${record.level.toUpperCase()}: ${record.message}`;
+}
+
+/** A RunObserver that shows progress bars and the task table through a `DisplayOutput`. */
+export class RunDisplay implements RunObserver {
+  readonly #output: DisplayOutput;
+  readonly #progress: boolean;
+  readonly #table: TableSettings | null;
+  readonly #types = new Map<string, TypeProgress>();
+  readonly #clock: () => number;
+  #ordered: TypeProgress[] = [];
+  #tableLines: readonly string[] = [];
+  #startedAt = 0;
+  #lastRender = 0;
+  #lastTable = -Infinity;
+  #previousSink: LogSink | null = null;
+
+  constructor(
+    output: DisplayOutput,
+    options: { progress: boolean; table: TableSettings | null; clock?: () => number },
+  ) {
+    this.#output = output;
+    this.#progress = options.progress;
+    this.#table = options.table;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  start(totals: ReadonlyMap<string, number>): void {
+    this.#startedAt = this.#lastRender = this.#clock();
+    this.#previousSink = setLogSink((record) => {
+      if (record.level !== "debug") this.#output.log(formatLogRecord(record));
+    });
+    // A custom sink (a test's, a file logger) keeps its lines; only console output is ours.
+    if (!isConsoleSink(this.#previousSink)) {
+      setLogSink(this.#previousSink);
+      this.#previousSink = null;
+    }
+    this.add(totals);
+    this.#output.render(this.#snapshot(this.#startedAt));
+  }
+
+  add(more: ReadonlyMap<string, number>): void {
+    if (!this.#progress) return;
+    for (const [name, total] of more) {
+      let p = this.#types.get(name);
+      if (p === undefined) {
+        p = { name, total: 0, done: 0, cached: 0, failed: 0, finishedAt: null };
+        this.#types.set(name, p);
+        this.#ordered = [...this.#ordered, p];
+      }
+      p.total += total;
+      if (p.done < p.total) p.finishedAt = null;
+    }
+  }
+
+  taskDone(typeName: string, outcome: TaskOutcome): void {
+    const p = this.#types.get(typeName);
+    if (p === undefined) return;
+    p.done++;
+    if (outcome.cached) p.cached++;
+    if (outcome.failed) p.failed++;
+    if (p.done >= p.total) p.finishedAt = this.#clock();
+  }
+
+  update(runner: Runner): void {
+    const now = this.#clock();
+    if (this.#table !== null && now - this.#lastTable >= TABLE_INTERVAL_MS) {
+      this.#lastTable = now;
+      this.#tableLines = tableLines(runner.getTaskInfos(), this.#table, now);
+    }
+    if (now - this.#lastRender >= this.#output.minIntervalMs) {
+      this.#lastRender = now;
+      this.#output.render(this.#snapshot(now));
+    }
+  }
+
+  end(): void {
+    this.#tableLines = [];
+    try {
+      this.#output.end(this.#snapshot(this.#clock()));
+    } finally {
+      if (this.#previousSink !== null) setLogSink(this.#previousSink);
+      this.#previousSink = null;
+    }
+  }
+
+  #snapshot(now: number): DisplaySnapshot {
+    return { startedAt: this.#startedAt, now, types: this.#ordered, table: this.#tableLines };
+  }
+}
+
+/** Options for choosing an output; the intervals are for tests. */
+export interface DisplayChoice {
+  /** The run's options. */
+  options: RunOptions;
+  /** The runtime adapter. */
+  adapter: RuntimeAdapter;
+}
+
+/**
+ * Builds the display a run asks for, or null when both progress and the task
+ * table are off. Notebook (Deno's Jupyter kernel, or `notebook: true`), else a
+ * terminal when stderr is one, else plain periodic lines.
+ *
+ * @throws {RangeError} for malformed `top` options.
+ */
+export async function createRunDisplay(
+  { options, adapter }: DisplayChoice,
+): Promise<RunDisplay | null> {
+  const progress = options.progress !== false;
+  const table = resolveTopOptions(options.top);
+  if (!progress && table === null) return null;
+  let output: DisplayOutput;
+  const jupyter = options.notebook === false ? null : adapter.jupyter();
+  if (jupyter !== null) {
+    const { NotebookOutput } = await import("./notebook.ts");
+    output = new NotebookOutput(jupyter, adapter);
+  } else if (adapter.isTerminal("stderr")) {
+    const { TerminalOutput } = await import("./terminal.ts");
+    output = new TerminalOutput(adapter);
+  } else {
+    const { PlainLinesOutput } = await import("./plain_lines.ts");
+    output = new PlainLinesOutput((text) => adapter.write("stderr", text));
+  }
+  return new RunDisplay(output, { progress, table });
+}

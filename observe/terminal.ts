@@ -1,0 +1,115 @@
+/**
+ * Output for terminals: one cli-progress bar per task type and the task table
+ * below them, redrawn in place; log lines are printed above the bars.
+ *
+ * cli-progress draws through a small stream object that writes with the
+ * runtime adapter, so the same code runs on Node, Deno and Bun.
+ */
+import cliProgress from "cli-progress";
+import type { RuntimeAdapter } from "../runners/runtime/adapter.ts";
+import { progressLine, type TypeProgress, UNICODE_BAR } from "./progress_lines.ts";
+import type { DisplayOutput, DisplaySnapshot } from "./run_display.ts";
+
+type Bar = cliProgress.SingleBar;
+
+interface TypePayload {
+  kind: "type";
+  progress: TypeProgress;
+  nameWidth: number;
+  startedAt: number;
+}
+
+interface RowPayload {
+  kind: "row";
+  line: string;
+}
+
+/** Bars redraw at most ten times a second. */
+const FRAME_MS = 100;
+
+// Clear the whole line first: a log line overwrites a longer bar line.
+const CLEAR_LINE = "\x1b[2K";
+
+function formatLine(_options: unknown, params: cliProgress.Params, payload: object): string {
+  const p = payload as TypePayload | RowPayload;
+  if (p.kind === "row") return p.line;
+  // cli-progress keeps a moving-window estimate of the time left; use it.
+  const eta = Number.isFinite(params.eta) ? params.eta : null;
+  return progressLine(p.progress, p.nameWidth, p.startedAt, Date.now(), UNICODE_BAR, eta);
+}
+
+/** Draws progress bars and the task table in place on a terminal. */
+export class TerminalOutput implements DisplayOutput {
+  readonly minIntervalMs: number = FRAME_MS;
+  readonly #multibar: cliProgress.MultiBar;
+  readonly #bars = new Map<TypeProgress, Bar>();
+  #rows: Bar[] = [];
+  #lastDraw = 0;
+
+  constructor(adapter: RuntimeAdapter) {
+    const stream = {
+      isTTY: true,
+      get columns(): number {
+        return adapter.terminalColumns("stderr") ?? 80;
+      },
+      write(text: string): boolean {
+        adapter.write("stderr", text);
+        return true;
+      },
+    };
+    this.#multibar = new cliProgress.MultiBar({
+      stream: stream as unknown as NodeJS.WritableStream,
+      format: formatLine,
+      fps: 1000 / FRAME_MS,
+      // Redraw every line each frame: log lines printed above shift the bars down.
+      forceRedraw: true,
+      // Keep the terminal's own wrapping (log lines may be long); bars are cut to the width.
+      linewrap: true,
+      hideCursor: false,
+      gracefulExit: false,
+      etaBuffer: 50,
+    });
+  }
+
+  render(s: DisplaySnapshot): void {
+    const nameWidth = Math.max(0, ...s.types.map((t) => t.name.length));
+    const newTypes = s.types.filter((t) => !this.#bars.has(t));
+    // New bars go below the table unless the rows are made again after them.
+    if (newTypes.length > 0) this.#setRowCount(0);
+    for (const p of s.types) {
+      const payload: TypePayload = { kind: "type", progress: p, nameWidth, startedAt: s.startedAt };
+      const bar = this.#bars.get(p);
+      if (bar === undefined) {
+        this.#bars.set(p, this.#multibar.create(p.total, p.done, payload));
+        continue;
+      }
+      if (bar.getTotal() !== p.total) bar.setTotal(p.total);
+      bar.update(p.done, payload);
+    }
+    this.#setRowCount(s.table.length);
+    s.table.forEach((line, i) => this.#rows[i]!.update(0, { kind: "row", line }));
+    this.#draw();
+  }
+
+  log(line: string): void {
+    this.#multibar.log(`${CLEAR_LINE}${line}\n`);
+    if (Date.now() - this.#lastDraw >= FRAME_MS) this.#draw();
+  }
+
+  end(s: DisplaySnapshot): void {
+    this.render(s);
+    this.#multibar.stop();
+  }
+
+  #draw(): void {
+    this.#lastDraw = Date.now();
+    this.#multibar.update();
+  }
+
+  #setRowCount(count: number): void {
+    while (this.#rows.length < count) {
+      this.#rows.push(this.#multibar.create(1, 0, { kind: "row", line: "" }));
+    }
+    while (this.#rows.length > count) this.#multibar.remove(this.#rows.pop()!);
+  }
+}
