@@ -75,12 +75,13 @@ class Submit implements fc.AsyncCommand<Model, Real> {
   check(m: Readonly<Model>): boolean {
     return expectedPending(m as Model) < m.capacity;
   }
-  async run(m: Model, r: Real): Promise<void> {
+  run(m: Model, r: Real): Promise<void> {
     const spec = { x: nextX++, ms: this.ms, fail: this.fail };
     const task = job(spec);
     r.runner.submitTask(task, `WorkerJob[${spec.x}]`, false);
     m.specs.set(task, spec);
     checkPending(m, r);
+    return Promise.resolve();
   }
   toString(): string {
     return `submit(${this.ms}ms, ${this.fail})`;
@@ -118,7 +119,7 @@ class Cancel implements fc.AsyncCommand<Model, Real> {
   check(): boolean {
     return true;
   }
-  async run(m: Model, r: Real): Promise<void> {
+  run(m: Model, r: Real): Promise<void> {
     const before = r.runner.pendingTaskCount();
     r.runner.cancel();
     const dropped = before - r.runner.pendingTaskCount();
@@ -128,6 +129,7 @@ class Cancel implements fc.AsyncCommand<Model, Real> {
     }
     m.cancelled += dropped;
     checkPending(m, r);
+    return Promise.resolve();
   }
   toString(): string {
     return "cancel()";
@@ -138,7 +140,7 @@ class GetResults implements fc.AsyncCommand<Model, Real> {
   check(): boolean {
     return true;
   }
-  async run(m: Model, r: Real): Promise<void> {
+  run(m: Model, r: Real): Promise<void> {
     for (const task of m.succeeded) {
       if (m.removed.has(task)) {
         assert.throws(() => r.runner.getResult(task), /holds no result/);
@@ -149,6 +151,7 @@ class GetResults implements fc.AsyncCommand<Model, Real> {
       }
     }
     checkPending(m, r);
+    return Promise.resolve();
   }
   toString(): string {
     return "getResult(*)";
@@ -160,11 +163,12 @@ class RemoveResults implements fc.AsyncCommand<Model, Real> {
   check(): boolean {
     return true;
   }
-  async run(m: Model, r: Real): Promise<void> {
+  run(m: Model, r: Real): Promise<void> {
     const chosen = [...m.succeeded].filter((_, i) => i % this.every === 0);
     r.runner.removeResults([...chosen, job({ x: -1, ms: 0, fail: null })]); // unknown: ignored
     for (const task of chosen) m.removed.add(task);
     checkPending(m, r);
+    return Promise.resolve();
   }
   toString(): string {
     return `removeResults(every ${this.every})`;
