@@ -6,6 +6,7 @@
  * runtime adapter, so the same code runs on Node, Deno and Bun.
  */
 import cliProgress from "cli-progress";
+import { format } from "node:util";
 import type { RuntimeAdapter } from "../runners/runtime/adapter.ts";
 import { progressLine, type TypeProgress, UNICODE_BAR } from "./progress_lines.ts";
 import type { DisplayOutput, DisplaySnapshot } from "./run_display.ts";
@@ -35,7 +36,13 @@ function formatLine(_options: unknown, params: cliProgress.Params, payload: obje
   if (p.kind === "row") return p.line;
   // cli-progress keeps a moving-window estimate of the time left; use it.
   const eta = Number.isFinite(params.eta) ? params.eta : null;
-  return progressLine(p.progress, p.nameWidth, p.startedAt, Date.now(), UNICODE_BAR, eta);
+  const now = Date.now();
+  const line = progressLine(p.progress, p.nameWidth, p.startedAt, now, UNICODE_BAR, eta);
+  // Narrow the bar rather than cut the line's end on a narrow terminal.
+  const overflow = line.length - (params.maxWidth - 1);
+  if (overflow <= 0) return line;
+  const style = { ...UNICODE_BAR, width: Math.max(5, UNICODE_BAR.width - overflow) };
+  return progressLine(p.progress, p.nameWidth, p.startedAt, now, style, eta);
 }
 
 /** Draws progress bars and the task table in place on a terminal. */
@@ -45,6 +52,7 @@ export class TerminalOutput implements DisplayOutput {
   readonly #bars = new Map<TypeProgress, Bar>();
   #rows: Bar[] = [];
   #lastDraw = 0;
+  #restoreConsole: (() => void) | null = null;
 
   constructor(adapter: RuntimeAdapter) {
     const stream = {
@@ -69,6 +77,21 @@ export class TerminalOutput implements DisplayOutput {
       gracefulExit: false,
       etaBuffer: 50,
     });
+    this.#restoreConsole = this.#captureConsole();
+  }
+
+  // In-process tasks (serial, async) print with console.*: print those lines
+  // above the bars too, so they do not tear the display. Restored at the end.
+  #captureConsole(): () => void {
+    const target = console as unknown as Record<string, (...args: unknown[]) => void>;
+    const methods = ["log", "info", "warn", "error", "debug"];
+    const saved = methods.map((m) => target[m]!);
+    for (const m of methods) {
+      target[m] = (...args: unknown[]) => {
+        for (const line of format(...args).split("\n")) this.log(line);
+      };
+    }
+    return () => methods.forEach((m, i) => (target[m] = saved[i]!));
   }
 
   render(s: DisplaySnapshot): void {
@@ -97,6 +120,8 @@ export class TerminalOutput implements DisplayOutput {
   }
 
   end(s: DisplaySnapshot): void {
+    this.#restoreConsole?.();
+    this.#restoreConsole = null;
     this.render(s);
     this.#multibar.stop();
   }

@@ -32,7 +32,7 @@ export function screenOf(output: string): string[] {
           col = Math.max(0, col - n);
           break;
         case "G":
-          col = n - 1;
+          col = Math.max(0, n - 1);
           break;
         case "K":
           if (arg === 0) line().length = Math.min(line().length, col);
