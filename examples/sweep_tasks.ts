@@ -51,7 +51,13 @@ export const dataset = task({
 export const ridgeFit = task({
   name: "RidgeFit",
   codeVersion: "v1",
-  run(params: { data: Task<{ samples: number; noise: number; seed: number }, Dataset>; degree: number; lambda: number }) {
+  run(
+    params: {
+      data: Task<{ samples: number; noise: number; seed: number }, Dataset>;
+      degree: number;
+      lambda: number;
+    },
+  ) {
     const { trainX, trainY, testX, testY } = params.data.result;
     const d = params.degree + 1;
     // Normal equations (XᵀX + λI) w = Xᵀy, solved by Gaussian elimination.
@@ -66,7 +72,9 @@ export const ridgeFit = task({
     for (let r = 0; r < d; r++) a[r]![r]! += params.lambda;
     for (let col = 0; col < d; col++) {
       let pivot = col;
-      for (let r = col + 1; r < d; r++) if (Math.abs(a[r]![col]!) > Math.abs(a[pivot]![col]!)) pivot = r;
+      for (let r = col + 1; r < d; r++) {
+        if (Math.abs(a[r]![col]!) > Math.abs(a[pivot]![col]!)) pivot = r;
+      }
       [a[col], a[pivot]] = [a[pivot]!, a[col]!];
       for (let r = 0; r < d; r++) {
         if (r === col) continue;

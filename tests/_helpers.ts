@@ -11,7 +11,9 @@ export function tempDir(prefix = "labtech-test-"): { dir: string; cleanup: () =>
 }
 
 /** Runs `fn` with every log line collected instead of printed. */
-export async function captureLogs<T>(fn: () => Promise<T>): Promise<{ value: T; logs: LogRecord[] }> {
+export async function captureLogs<T>(
+  fn: () => Promise<T>,
+): Promise<{ value: T; logs: LogRecord[] }> {
   const logs: LogRecord[] = [];
   const previous = setLogSink((record) => logs.push(record));
   try {
@@ -22,7 +24,9 @@ export async function captureLogs<T>(fn: () => Promise<T>): Promise<{ value: T; 
 }
 
 /** Like captureLogs, for a call expected to reject: returns the error and the logs. */
-export async function captureFailure(fn: () => Promise<unknown>): Promise<{ error: Error; logs: LogRecord[] }> {
+export async function captureFailure(
+  fn: () => Promise<unknown>,
+): Promise<{ error: Error; logs: LogRecord[] }> {
   const { value, logs } = await captureLogs(async () => {
     try {
       await fn();

@@ -50,8 +50,13 @@ describe("caches", () => {
         assert.equal(goldenRuns.count, before, `${runtime}'s entries should load, not run`);
         assert.deepEqual(results.get(tasks[0]!), goldenValue(1));
         assert.deepEqual(results.get(tasks[1]!), goldenValue(2));
-        assert.deepEqual(results.get(tasks[2]!), { seed: 3, list: [1.5, "two", null, { three: false }] });
-        const metadata = JSON.parse(readFileSync(join(dir, tasks[0]!.cacheKey, "metadata.json"), "utf8"));
+        assert.deepEqual(results.get(tasks[2]!), {
+          seed: 3,
+          list: [1.5, "two", null, { three: false }],
+        });
+        const metadata = JSON.parse(
+          readFileSync(join(dir, tasks[0]!.cacheKey, "metadata.json"), "utf8"),
+        );
         assert.equal(metadata.runtime, runtime);
       } finally {
         cleanup();
@@ -63,7 +68,11 @@ describe("caches", () => {
     const { dir, cleanup } = tempDir();
     try {
       const bad = task({ name: "CacheTestBadResult", run: () => ({ fn: () => 1 }) });
-      const badJson = task({ name: "CacheTestBadJson", cache: new JsonCache(), run: () => ({ n: 1n }) });
+      const badJson = task({
+        name: "CacheTestBadJson",
+        cache: new JsonCache(),
+        run: () => ({ n: 1n }),
+      });
       const good = task({ name: "CacheTestGoodResult", run: () => 1 });
       const lab = new Lab({ storage: dir });
       const { error } = await captureFailure(() =>
@@ -107,7 +116,9 @@ describe("caches", () => {
       await lab.runTasks([t], { progress: false });
       assert.equal(runs, 2);
       writeFileSync(join(dir, t.cacheKey, "data.msgpack"), new Uint8Array([0xc1, 0xc1, 0xc1]));
-      const { value, logs } = await captureLogs(() => lab.runTasks([root({ leaf: leaf({ n: 4 }) })], { progress: false }));
+      const { value, logs } = await captureLogs(() =>
+        lab.runTasks([root({ leaf: leaf({ n: 4 }) })], { progress: false })
+      );
       assert.equal([...value.values()][0], 40);
       assert.equal(runs, 3, "the root runs again; its dependency loads from the cache");
       assert.ok(logs.some((l) => l.level === "warn" && /treating it as absent/.test(l.message)));

@@ -1,12 +1,23 @@
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { describe, test } from "node:test";
-import { Lab, LabError, MemoryStorage, type Storage, type Task, task, type TaskType } from "../mod.ts";
+import {
+  Lab,
+  LabError,
+  MemoryStorage,
+  type Storage,
+  type Task,
+  task,
+  type TaskType,
+} from "../mod.ts";
 import { captureFailure, captureLogs, tempDir } from "./_helpers.ts";
 
 type Num = Task<{ n: number }, number>;
 const calls: string[] = [];
-const source = task({ name: "LabTestSource", run: (p: { n: number }) => (calls.push(`source ${p.n}`), p.n) });
+const source = task({
+  name: "LabTestSource",
+  run: (p: { n: number }) => (calls.push(`source ${p.n}`), p.n),
+});
 const double = task({
   name: "LabTestDouble",
   run: (p: { x: Num }) => (calls.push(`double ${p.x.params.n}`), p.x.result * 2),
@@ -31,7 +42,11 @@ for (const runner of ["serial", "async"] as const) {
 
     test("runs dependencies first and returns results keyed by the tasks passed in", async () => {
       calls.length = 0;
-      const tasks = [double({ x: source({ n: 1 }) }), double({ x: source({ n: 2 }) }), source({ n: 3 })];
+      const tasks = [
+        double({ x: source({ n: 1 }) }),
+        double({ x: source({ n: 2 }) }),
+        source({ n: 3 }),
+      ];
       const results = await lab().runTasks(tasks, quiet);
       assert.deepEqual([...results.keys()], tasks);
       assert.deepEqual([...results.values()], [2, 4, 3]);
@@ -46,7 +61,10 @@ for (const runner of ["serial", "async"] as const) {
       const b = source({ n: 7 });
       const viaA = double({ x: a });
       const viaB = double({ x: b });
-      const results = await lab().runTasks([viaA, viaB, sum({ parts: [a, b, source({ n: 7 })] })], quiet);
+      const results = await lab().runTasks(
+        [viaA, viaB, sum({ parts: [a, b, source({ n: 7 })] })],
+        quiet,
+      );
       assert.deepEqual(calls.filter((c) => c === "source 7"), ["source 7"]);
       assert.deepEqual(calls.filter((c) => c === "double 7"), ["double 7"]);
       assert.equal(viaA.result, 14);
@@ -99,7 +117,10 @@ for (const runner of ["serial", "async"] as const) {
 
     test("without continueOnFailure the first failure cancels what has not started", async () => {
       calls.length = 0;
-      const tasks = [fails({ n: 2 }), ...Array.from({ length: 20 }, (_, i) => source({ n: 100 + i }))];
+      const tasks = [
+        fails({ n: 2 }),
+        ...Array.from({ length: 20 }, (_, i) => source({ n: 100 + i })),
+      ];
       const { error } = await captureFailure(() =>
         lab(new MemoryStorage(), { continueOnFailure: false, maxWorkers: 2 }).runTasks(tasks, quiet)
       );
@@ -123,7 +144,10 @@ for (const runner of ["serial", "async"] as const) {
           return p.i;
         },
       });
-      await lab(null, { maxWorkers: 6 }).runTasks(Array.from({ length: 8 }, (_, i) => slow({ i })), quiet);
+      await lab(null, { maxWorkers: 6 }).runTasks(
+        Array.from({ length: 8 }, (_, i) => slow({ i })),
+        quiet,
+      );
       assert.equal(peak, runner === "serial" ? 1 : 2);
     });
 
@@ -131,8 +155,13 @@ for (const runner of ["serial", "async"] as const) {
       const seen: unknown[] = [];
       const reader = task({
         name: `LabTestContext_${runner}`,
-        filterContext: (p: { key: string }, context) => ({ value: (context.data as Record<string, number>)[p.key] }),
-        run: (p: { key: string }, ctx) => (seen.push(ctx.context, ctx.taskName), ctx.context.value),
+        filterContext: (p: { key: string }, context) => ({
+          value: (context.data as Record<string, number>)[p.key],
+        }),
+        run: (
+          _p: { key: string },
+          ctx,
+        ) => (seen.push(ctx.context, ctx.taskName), ctx.context.value),
       });
       const t = reader({ key: "b" });
       const before = t.cacheKey;
@@ -148,7 +177,11 @@ for (const runner of ["serial", "async"] as const) {
         run: (_p: Record<string, never>, ctx) => ctx.logger.info("hello from the task"),
       });
       const { logs } = await captureLogs(() => lab(null).runTasks([talker({})], quiet));
-      assert.ok(logs.some((l) => l.source === `LabTestLogger_${runner}[00]` && l.message === "hello from the task"));
+      assert.ok(
+        logs.some((l) =>
+          l.source === `LabTestLogger_${runner}[00]` && l.message === "hello from the task"
+        ),
+      );
     });
 
     test("an aborted signal cancels tasks not yet started and reports the interruption", async () => {
@@ -206,7 +239,11 @@ describe("Lab input checks", () => {
   test("a stale codeVersion at any depth is refused, naming the task", async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const versioned = task({ name: "LabTestVersioned", codeVersion: "v1", run: (p: { n: number }) => p.n });
+      const versioned = task({
+        name: "LabTestVersioned",
+        codeVersion: "v1",
+        run: (p: { n: number }) => p.n,
+      });
       const lab = new Lab({ storage: dir });
       await lab.runTasks([versioned({ n: 1 })], quiet);
       const [stale] = await lab.cachedTasks([versioned]);
@@ -215,7 +252,9 @@ describe("Lab input checks", () => {
       const old = makeTaskWithVersion(versioned as TaskType, stale!.params, "v0");
       await assert.rejects(
         lab.runTasks([double({ x: old as unknown as Num })], quiet),
-        (e: Error) => e instanceof LabError && /LabTestVersioned\(n=1\).*codeVersion "v0".*"v1"/.test(e.message),
+        (e: Error) =>
+          e instanceof LabError &&
+          /LabTestVersioned\(n=1\).*codeVersion "v0".*"v1"/.test(e.message),
       );
     } finally {
       cleanup();
@@ -225,7 +264,10 @@ describe("Lab input checks", () => {
   test("bad options are refused with clear errors", () => {
     assert.throws(() => new Lab({ storage: null, maxWorkers: 0 }), RangeError);
     assert.throws(() => new Lab({ storage: 42 as unknown as string }), TypeError);
-    assert.rejects(new Lab({ storage: null, runner: "gpu" as "serial" }).runTasks([], quiet), TypeError);
+    assert.rejects(
+      new Lab({ storage: null, runner: "gpu" as "serial" }).runTasks([], quiet),
+      TypeError,
+    );
   });
 
   test("the default storage is ./labtech_storage, with a warning", async () => {

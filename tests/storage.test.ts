@@ -35,8 +35,16 @@ function behavesAsStorage(name: string, make: (dir: string) => Storage): void {
     try {
       const storage = make(join(dir, "store"));
       for (const bad of ["..", "../x", "a/b", ".hidden", "", "a\\b", "x\0y", "-rf"]) {
-        await assert.rejects(async () => await storage.write(bad, "f", bytes("")), StorageError, bad);
-        await assert.rejects(async () => await storage.write("ok", bad, bytes("")), StorageError, bad);
+        await assert.rejects(
+          async () => await storage.write(bad, "f", bytes("")),
+          StorageError,
+          bad,
+        );
+        await assert.rejects(
+          async () => await storage.write("ok", bad, bytes("")),
+          StorageError,
+          bad,
+        );
         await assert.rejects(async () => await storage.exists(bad), StorageError, bad);
       }
       assert.equal(existsSync(join(dir, "x")), false);

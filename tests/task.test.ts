@@ -48,7 +48,10 @@ describe("task types", () => {
     const any = task({ name: "TaskTestAny", run: (p: Record<string, unknown>) => p });
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ a: undefined }, /params\.a is undefined/],
-      [{ layers: [{ size: 1 }, { size: 2 }, { size: () => 1 }] }, /params\.layers\[2\]\.size is a function/],
+      [
+        { layers: [{ size: 1 }, { size: 2 }, { size: () => 1 }] },
+        /params\.layers\[2\]\.size is a function/,
+      ],
       [{ s: Symbol("x") }, /params\.s is a symbol/],
       [{ d: new Date() }, /params\.d is an instance of Date/],
       [{ m: new Map() }, /params\.m is an instance of Map/],
@@ -68,7 +71,10 @@ describe("task types", () => {
     }
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = { back: cyclic };
-    assert.throws(() => any(cyclic), /params\.self\.back is a reference to one of its own containers/);
+    assert.throws(
+      () => any(cyclic),
+      /params\.self\.back is a reference to one of its own containers/,
+    );
     class Thing {}
     assert.throws(() => any({ t: new Thing() }), /instance of Thing/);
     assert.throws(() => any(null as unknown as Record<string, unknown>), /not a plain object/);
@@ -79,11 +85,17 @@ describe("task types", () => {
     const shared = { k: 1 };
     const t = any({ a: null, b: true, c: 10n ** 30n, d: [shared, shared], e: Object.create(null) });
     assert.equal(t.params.c, 10n ** 30n);
-    assert.notEqual(t.cacheKey, any({ a: null, b: true, c: 10n ** 30n, d: [shared], e: {} }).cacheKey);
+    assert.notEqual(
+      t.cacheKey,
+      any({ a: null, b: true, c: 10n ** 30n, d: [shared], e: {} }).cacheKey,
+    );
     // A bigint and a number with the same digits are different identities.
     assert.notEqual(any({ v: 1n }).cacheKey, any({ v: 1 }).cacheKey);
     // An object that looks like the identity encoding's tag cannot collide with a bigint.
-    assert.notEqual(any({ v: { $labtech: "bigint", value: "1" } }).cacheKey, any({ v: 1n }).cacheKey);
+    assert.notEqual(
+      any({ v: { $labtech: "bigint", value: "1" } }).cacheKey,
+      any({ v: 1n }).cacheKey,
+    );
   });
 
   test("duplicate names and malformed definitions are refused", () => {
@@ -96,13 +108,20 @@ describe("task types", () => {
 
   test("result before running is a clear TaskError", () => {
     const t = point({ x: 5, y: 5 });
-    assert.throws(() => t.result, (e: Error) => e instanceof TaskError && /has not been run/.test(e.message));
+    assert.throws(
+      () => t.result,
+      (e: Error) => e instanceof TaskError && /has not been run/.test(e.message),
+    );
     assert.equal(t.resultMeta, null);
   });
 
   test("the defining module is found from the call site, or given", () => {
     assert.equal(point.module, import.meta.url);
-    const given = task({ name: "TaskTestGivenModule", module: "file:///elsewhere.ts", run: () => 0 });
+    const given = task({
+      name: "TaskTestGivenModule",
+      module: "file:///elsewhere.ts",
+      run: () => 0,
+    });
     assert.equal(given.module, "file:///elsewhere.ts");
   });
 });
