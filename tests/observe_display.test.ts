@@ -160,3 +160,26 @@ test("update is cheap: the table is read at most twice a second", () => {
   display.end();
   assert.equal(reads, 2);
 });
+
+test("notebook output: one display, then updates of it in place", async () => {
+  const { NotebookOutput } = await import("../observe/notebook.ts");
+  const sent: Array<[string, Record<string, unknown>]> = [];
+  const jupyter = {
+    broadcast: (type: string, content: Record<string, unknown>) => {
+      sent.push([type, content]);
+      return Promise.resolve();
+    },
+  };
+  const { adapter, output } = fakeTerminal();
+  scriptedRun(new NotebookOutput(jupyter, adapter), { now: 0 });
+  assert.deepEqual(sent.map(([type]) => type), [
+    "display_data",
+    ...Array(sent.length - 1).fill("update_display_data"),
+  ]);
+  const ids = new Set(sent.map(([, c]) => (c.transient as { display_id: string }).display_id));
+  assert.equal(ids.size, 1);
+  const last = sent.at(-1)![1].data as Record<string, string>;
+  assert.match(last["text/html"]!, /<progress value="2" max="2">/);
+  assert.match(last["text/plain"]!, /^Train +2\/2 /);
+  assert.match(output(), /^Train\[00\]: INFO: epoch 1\nTrain\[01\]: WARN: slow\n$/);
+});
