@@ -5,6 +5,7 @@ import { encodeFrame, FrameDecoder } from "./_frames.ts";
 import { forEachChunk, streamLines } from "./_lines.ts";
 
 interface DenoConn {
+  setNoDelay(noDelay?: boolean): void;
   readable: ReadableStream<Uint8Array>;
   writable: WritableStream<Uint8Array>;
   close(): void;
@@ -77,6 +78,7 @@ function startThread(entry: URL, events: WorkerEvents): WorkerHandle {
 
 /** A framed channel over a socket; writes are queued so frames never interleave. */
 function framedChannel(conn: DenoConn, onMessage: (message: unknown) => void, onEnd: () => void) {
+  conn.setNoDelay(true); // small frames must not wait for Nagle's algorithm
   const writer = conn.writable.getWriter();
   let last: Promise<void> = Promise.resolve();
   void (async () => {
