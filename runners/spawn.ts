@@ -17,6 +17,13 @@ import { loadRuntimeAdapter } from "./runtime/adapter.ts";
  * A task's stdout and stderr reach the Lab's log, labelled with its name, and
  * the task table shows each subprocess's own CPU and memory (Linux).
  *
+ * Task types are found by importing the module that defined them (`task()`'s
+ * `module`, found from its call site); a module that runs a Lab when imported
+ * fails at once with a LabError saying how to guard it. With a MemoryStorage
+ * or a custom Storage, which workers cannot reach, cached results are loaded
+ * and new ones saved on the Lab's side. A task that throws, exits or crashes
+ * fails alone with a RunnerError saying what happened; its worker is replaced.
+ *
  * @example
  * ```ts
  * import { SpawnRunnerBackend } from "./spawn.ts";

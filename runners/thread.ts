@@ -14,10 +14,16 @@ import { loadRuntimeAdapter } from "./runtime/adapter.ts";
  * (values are structured-cloned; SharedArrayBuffers in it are shared, not
  * copied) and each task's dependency results with the task. Results and
  * caching happen in the worker; the result value comes back to the Lab.
+ * The task table reports threads with their process's CPU and memory:
+ * runtimes give no per-thread figures. Console output of a task is captured;
+ * on Deno and Bun, raw writes to stdout from a thread are not.
  *
- * Task types are found by importing the module that defined them (see
- * `task()`'s `module`). The task table reports threads with their process's
- * CPU and memory: runtimes give no per-thread figures.
+ * Task types are found by importing the module that defined them (`task()`'s
+ * `module`, found from its call site); a module that runs a Lab when imported
+ * fails at once with a LabError saying how to guard it. With a MemoryStorage
+ * or a custom Storage, which workers cannot reach, cached results are loaded
+ * and new ones saved on the Lab's side. A task that throws, exits or crashes
+ * fails alone with a RunnerError saying what happened; its worker is replaced.
  *
  * @example
  * ```ts

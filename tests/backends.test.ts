@@ -32,6 +32,7 @@ import {
   exclusive,
   job,
   reader,
+  sabWriter,
   sum,
   where,
 } from "./fixtures/workers/tasks.ts";
@@ -123,6 +124,15 @@ for (const backend of BACKENDS) {
         await waitFor(() => logs.some((r) => r.message === "raw a"));
       }
     });
+
+    if (!isProcess) {
+      test("shares a SharedArrayBuffer in the context instead of copying it", async () => {
+        const sab = new SharedArrayBuffer(4);
+        const lab = new Lab({ storage: null, runner: backend, maxWorkers: 1, context: { sab } });
+        assert.equal(await lab.runTask(sabWriter({}), quiet), true);
+        assert.equal(Atomics.load(new Int32Array(sab), 0), 42);
+      });
+    }
 
     test("keeps a type's maxParallel", async () => {
       const lab = new Lab({ storage: null, runner: backend, maxWorkers: 3 });
