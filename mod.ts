@@ -39,7 +39,13 @@ export {
   type TaskResult,
   type TaskType,
 } from "./core/task.ts";
-export { Lab, type LabOptions, type RunOptions, type TopOptions } from "./core/lab.ts";
+export {
+  Lab,
+  type LabOptions,
+  type ResultOf,
+  type RunOptions,
+  type TopOptions,
+} from "./core/lab.ts";
 export {
   createLogger,
   type Logger,

@@ -30,6 +30,20 @@ export interface TopOptions {
   n?: number;
 }
 
+/**
+ * The result type of a task type's tasks.
+ *
+ * @example
+ * ```ts
+ * import type { ResultOf } from "./lab.ts";
+ * import { task } from "./task.ts";
+ * const t = task({ name: "DocResultOf", run: (p: { x: number }) => String(p.x) })({ x: 1 });
+ * const value: ResultOf<typeof t> = "1";
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export type ResultOf<T> = T extends Task<any, infer R> ? R : never;
+
 /** What `new Lab()` takes. */
 export interface LabOptions {
   /** A directory for LocalStorage, a Storage, or null to cache nothing. Default `labtech_storage`. */
@@ -147,7 +161,7 @@ export class Lab {
   async runTasks<T extends Task>(
     tasks: readonly T[],
     options: RunOptions = {},
-  ): Promise<Map<T, T extends Task<unknown, infer R> ? R : never>> {
+  ): Promise<Map<T, ResultOf<T>>> {
     if (!Array.isArray(tasks)) {
       throw new LabError("Cannot run tasks: tasks must be an array of tasks");
     }
