@@ -16,6 +16,7 @@ export interface Report {
   peer: Array<Record<string, unknown>>;
   skipped: string[];
   versions: Record<string, string>;
+  tmpdir: string;
   totalSeconds?: number;
 }
 
@@ -87,7 +88,7 @@ export function renderMarkdown(report: Report): { tables: string; svgData: Overh
     } UTC on ${machine.nproc} × ${machine.cpu}` +
       `${report.quick ? " (quick mode)" : ""}; ${
         Object.entries(report.versions).map(([k, v]) => `${k}: ${v}`).join("; ")
-      }. Figures are medians; ms/task = wall time of \`runTasks\` ÷ tasks.`,
+      }; storage under \`${report.tmpdir}\`. Figures are medians; ms/task = wall time of \`runTasks\` ÷ tasks.`,
   );
 
   // Limits.
@@ -314,7 +315,7 @@ export function renderMarkdown(report: Report): { tables: string; svgData: Overh
   }
   if (graphRows.length > 0) {
     out.push(
-      `\n### Scheduler: fan-out (1 shared dependency + ${report.sizes.fanoutN} dependents) and chain (${report.sizes.chainN} deep), LocalStorage, fresh (ms/task)\n`,
+      `\n### Scheduler: fan-out (1 shared dependency + ${report.sizes.fanoutN} dependents) and chain (${report.sizes.chainN} deep; ${report.sizes.workerChainN} on thread, spawn and fork), LocalStorage, fresh (ms/task)\n`,
     );
     out.push(
       `Labtech: ${report.sizes.peerFanoutN} dependents and a chain of ${report.sizes.peerChainN}.\n`,

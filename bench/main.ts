@@ -1,7 +1,9 @@
 /**
  * The benchmark suite: `npm run bench` =
  * `deno run -A bench/main.ts [--runtime deno|bun|node|all] [--quick]
- *   [--backends serial,async,thread,spawn,fork] [--workloads trivial,scale,...] [--no-peer]`.
+ *   [--backends serial,async,thread,spawn,fork] [--workloads trivial,scale,...] [--no-peer]
+ *   [--tmpdir DIR]` (`--tmpdir`: where workloads make their storage, e.g. `/dev/shm`; default the
+ *   system temp directory).
  *
  * For each runtime it spawns `bench/run_workload.ts` (Node: the same file
  * compiled with tsc) once per workload × backend, so every figure comes from
@@ -99,6 +101,7 @@ interface Options {
   quick: boolean;
   backends: string[];
   workloads: string[];
+  tmpdir: string | null;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -124,6 +127,7 @@ function parseOptions(argv: string[]): Options {
     quick: argv.includes("--quick"),
     backends: list("--backends", ALL_BACKENDS),
     workloads: argv.includes("--no-peer") ? workloads.filter((w) => w !== "peer") : workloads,
+    tmpdir: value("--tmpdir") ?? null,
   };
 }
 
@@ -286,6 +290,8 @@ function machine(): { nproc: number; cpu: string; date: string } {
 
 function main(): void {
   const options = parseOptions(process.argv.slice(2));
+  // Children (and the Python peer) make their temporary storage under TMPDIR.
+  if (options.tmpdir !== null) process.env.TMPDIR = resolve(options.tmpdir);
   const size = options.quick ? SIZES.quick : SIZES.full;
   const started = performance.now();
   const report: Report = {
@@ -298,6 +304,7 @@ function main(): void {
     peer: [],
     skipped: [],
     versions: {},
+    tmpdir: tmpdir(),
   };
   const backends = options.backends.filter((b) => {
     if (backendAvailable(b)) return true;
