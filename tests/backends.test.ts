@@ -137,9 +137,9 @@ for (const backend of BACKENDS) {
     test("keeps a type's maxParallel", async () => {
       const lab = new Lab({ storage: null, runner: backend, maxWorkers: 3 });
       const results = await lab.runTasks([0, 1, 2].map((i) => exclusive({ i })), quiet);
-      const spans = [...results.values()].sort((a, b) => a[0] - b[0]);
+      const spans = [...results.values()].sort((a, b) => a[0]! - b[0]!);
       for (let i = 1; i < spans.length; i++) {
-        assert.ok(spans[i]![0] >= spans[i - 1]![1], `overlap: ${JSON.stringify(spans)}`);
+        assert.ok(spans[i]![0]! >= spans[i - 1]![1]!, `overlap: ${JSON.stringify(spans)}`);
       }
     });
 
