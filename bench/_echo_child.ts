@@ -6,8 +6,14 @@
  */
 import process from "node:process";
 
-const global = globalThis as unknown as { Deno?: unknown };
+const global = globalThis as unknown as {
+  Deno?: {
+    stdin: { readable: AsyncIterable<Uint8Array> };
+    stdout: { write(data: Uint8Array): Promise<number> };
+  };
+};
 if (global.Deno !== undefined) {
+  const Deno = global.Deno;
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
   let buffer = "";

@@ -87,6 +87,22 @@ interface BunApi {
   spawn(cmd: string[], options: { ipc(message: unknown): void; stdio: string[] }): BunSubprocess;
 }
 
+interface DenoApi {
+  execPath(): string;
+  Command: new (cmd: string, options: {
+    args: string[];
+    stdin: "piped";
+    stdout: "piped";
+    stderr: "inherit";
+  }) => {
+    spawn(): {
+      stdin: WritableStream<Uint8Array>;
+      stdout: AsyncIterable<Uint8Array>;
+      status: Promise<unknown>;
+    };
+  };
+}
+
 /**
  * Milliseconds per message round trip with a subprocess of this runtime:
  * `child_process.fork` on Node, `Bun.spawn` with `ipc` on Bun, JSON lines over
@@ -127,6 +143,7 @@ export async function ipcRoundTrip(rounds: number): Promise<number> {
       close: () => proc.kill(),
     }, rounds);
   }
+  const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
   const command = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", child],
     stdin: "piped",
