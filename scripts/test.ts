@@ -55,12 +55,7 @@ const stepTimeoutMs = Number(process.env.LABTECH_TEST_STEP_TIMEOUT ?? 900) * 100
 
 const requested = (process.env.LABTECH_TEST_RUNTIMES ?? RUNTIMES.join(","))
   .split(",").map((name) => name.trim()).filter((name) => name !== "");
-for (const name of requested) {
-  if (!RUNTIMES.includes(name as Runtime)) {
-    console.error(`Cannot test on runtime ${JSON.stringify(name)}: use deno, bun or node`);
-    process.exit(2);
-  }
-}
+const unknownRuntimes = requested.filter((name) => !RUNTIMES.includes(name as Runtime));
 const runtimes = RUNTIMES.filter((name) => requested.includes(name));
 
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -71,6 +66,7 @@ const baseEnv: Record<string, string> = {
   LABTECH_REPO_ROOT: ROOT,
   LABTECH_NPM_DIR: NPM_DIR,
   DENO_NO_UPDATE_CHECK: "1",
+  LABTECH_TEST_HARNESS: "1",
 };
 
 // deno-lint-ignore no-control-regex
@@ -263,6 +259,12 @@ async function testStep(runtime: Runtime): Promise<boolean> {
 }
 
 async function main(): Promise<number> {
+  if (unknownRuntimes.length > 0) {
+    console.error(
+      `Cannot test on runtime ${JSON.stringify(unknownRuntimes[0])}: use deno, bun or node`,
+    );
+    return 2;
+  }
   const started = performance.now();
   const steps: Array<[string, () => Promise<boolean>]> = [];
   if (runStatic) {
@@ -327,4 +329,12 @@ async function main(): Promise<number> {
   return allOk ? 0 : 1;
 }
 
-process.exit(await main());
+// `deno test` loads every file named test.ts as a test module: run only as the main module, and
+// never inside a run of this harness (a test that re-ran it would recurse).
+if (import.meta.main) {
+  if (process.env.LABTECH_TEST_HARNESS === "1") {
+    console.error("Cannot run scripts/test.ts: it is already running (LABTECH_TEST_HARNESS=1)");
+    process.exit(2);
+  }
+  process.exit(await main());
+}
