@@ -434,7 +434,9 @@ function main(): void {
   const docs = readFileSync(join(ROOT, "bench", "_benchmarks_intro.md"), "utf8");
   writeFileSync(join(ROOT, "docs", "benchmarks.md"), docs.trimEnd() + "\n\n" + tables + "\n");
   // Keep docs/benchmarks.md as `deno fmt --check` (part of npm test) wants it.
-  spawnSync(process.execPath, ["fmt", "--quiet", join(ROOT, "docs", "benchmarks.md")], { cwd: ROOT });
+  spawnSync(process.execPath, ["fmt", "--quiet", join(ROOT, "docs", "benchmarks.md")], {
+    cwd: ROOT,
+  });
   log(
     `Done in ${
       report.totalSeconds.toFixed(0)
