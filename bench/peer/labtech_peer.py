@@ -36,6 +36,10 @@ import sys
 import time
 import traceback
 
+# Don't leave __pycache__ in the project tree (spawned workers inherit the env var).
+sys.dont_write_bytecode = True
+os.environ.setdefault('PYTHONDONTWRITEBYTECODE', '1')
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
