@@ -38,6 +38,7 @@ export {
   type TaskDefinition,
   type TaskResult,
   type TaskType,
+  type WorkerRunnerOptions,
 } from "./core/task.ts";
 export {
   Lab,

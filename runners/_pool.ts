@@ -27,8 +27,9 @@ import {
   type StorageSpec,
   type WorkerMessage,
 } from "./_protocol.ts";
+import { workerOptionsOf } from "./_runner_options.ts";
 import type { Runner, TaskMonitorInfo } from "./runner.ts";
-import type { RuntimeAdapter, WorkerHandle } from "./runtime/adapter.ts";
+import { OUT_OF_MEMORY, type RuntimeAdapter, type WorkerHandle } from "./runtime/adapter.ts";
 
 /** Which backend a pool serves; decides where workers run and what they are sent. */
 export type PoolKind = "thread" | "spawn" | "fork";
@@ -47,6 +48,8 @@ interface Job {
   task: Task;
   name: string;
   useCache: boolean;
+  /** The heap limit of the dedicated worker it needs, or null for a shared one. */
+  heapMb: number | null;
 }
 
 interface Running extends Job {
@@ -58,12 +61,23 @@ interface Running extends Job {
 
 interface Slot {
   handle: WorkerHandle | null;
+  /** Settles once the worker has started (or failed to). */
+  started: Promise<unknown>;
   ready: boolean;
   job: Running | null;
   lastName: string;
   exitCode: number | null;
   gone: boolean;
+  /** The heap limit of a dedicated worker (one task, then ended), or null. */
+  heapMb: number | null;
+  /** The job a dedicated worker was started for, until it is ready. */
+  reserved: Job | null;
+  /** True once its stderr reported that it ran out of memory. */
+  outOfMemory: boolean;
 }
+
+// What V8 (Node, Deno) writes to stderr as it dies of an exhausted heap.
+const OOM_LINE = /Reached heap limit|JavaScript heap out of memory|Fatal JavaScript out of memory/;
 
 // After the build, modules end in .js and the entries with them.
 const EXT = import.meta.url.endsWith(".js") ? ".js" : ".ts";
@@ -102,6 +116,8 @@ export class PoolRunner implements Runner {
   readonly #mainSaves: boolean;
   readonly #runtime: RuntimeAdapter;
   readonly #slots = new Set<Slot>();
+  /** Workers being ended outside `close`, which waits for them. */
+  readonly #ending = new Set<Promise<unknown>>();
   #queue: Job[] = [];
   readonly #running = new Map<number, Running>();
   #done: Array<[Task, ResultMeta | Error]> = [];
@@ -131,13 +147,36 @@ export class PoolRunner implements Runner {
 
   submitTask(task: Task, taskName: string, useCache: boolean): void {
     if (this.#closed) throw new RunnerError(`Cannot submit ${taskName}: the runner is closed`);
-    const job = { id: this.#nextId++, task, name: taskName, useCache };
+    let heapMb: number | null;
+    try {
+      heapMb = this.#heapLimitOf(task, taskName);
+    } catch (error) {
+      this.#done.push([task, error instanceof Error ? error : new Error(String(error))]);
+      this.#wake?.();
+      return;
+    }
+    const job = { id: this.#nextId++, task, name: taskName, useCache, heapMb };
     if (useCache && this.#mainSaves) {
       this.#loadHere(job);
       return;
     }
     this.#queue.push(job);
     this.#schedulePump();
+  }
+
+  // The task's runnerOptions for this backend, checked; fails it when the limit cannot be kept.
+  #heapLimitOf(task: Task, taskName: string): number | null {
+    const { maxHeapMb } = workerOptionsOf(task, this.#kind);
+    if (maxHeapMb === null) return null;
+    const unsupported = this.#runtime.heapLimitUnsupported(
+      this.#kind === "thread" ? "thread" : "process",
+    );
+    if (unsupported !== null) {
+      throw new RunnerError(
+        `Cannot run ${taskName} with ${this.#kind}.maxHeapMb ${maxHeapMb}: ${unsupported}`,
+      );
+    }
+    return maxHeapMb;
   }
 
   // A storage workers cannot reach (MemoryStorage, a custom one): load here.
@@ -180,49 +219,94 @@ export class PoolRunner implements Runner {
     });
   }
 
+  // Queued jobs in order: a shared job takes an idle shared worker, or waits for
+  // one starting, or starts one; a job with a heap limit starts a dedicated
+  // worker, ending an idle shared one when the pool is full.
   #pump(): void {
     if (this.#closed) return;
-    let idle = 0;
+    const queue = this.#queue;
+    this.#queue = [];
+    let starting = 0; // shared workers starting up: each will take a job when ready
     for (const slot of this.#slots) {
-      if (this.#queue.length === 0) break;
-      if (!slot.ready || slot.job !== null) {
-        if (slot.job === null) idle++; // starting up: will take a job when ready
+      if (!slot.ready && slot.heapMb === null && slot.job === null) starting++;
+    }
+    const waiting: Job[] = [];
+    for (const job of queue) {
+      if (job.heapMb !== null) {
+        if (this.#slots.size < this.capacity || this.#retireIdle()) this.#startWorker(job);
+        else waiting.push(job);
         continue;
       }
-      this.#dispatch(slot, this.#queue.shift()!);
+      const idle = this.#idleShared();
+      if (idle !== null) this.#dispatch(idle, job);
+      else {
+        waiting.push(job);
+        if (starting > 0) starting--;
+        else if (this.#slots.size < this.capacity) this.#startWorker(null);
+      }
     }
-    while (this.#queue.length > idle && this.#slots.size < this.capacity) {
-      this.#startWorker();
-      idle++;
-    }
+    this.#queue = [...waiting, ...this.#queue];
   }
 
-  #startWorker(): void {
+  #idleShared(): Slot | null {
+    for (const slot of this.#slots) {
+      if (slot.ready && slot.job === null && slot.heapMb === null) return slot;
+    }
+    return null;
+  }
+
+  // Ends an idle shared worker to make room; false when there is none.
+  #retireIdle(): boolean {
+    const slot = this.#idleShared();
+    if (slot === null) return false;
+    this.#retire(slot);
+    return true;
+  }
+
+  // Ends a worker that runs nothing; `close` waits for it.
+  #retire(slot: Slot): void {
+    slot.gone = true;
+    this.#slots.delete(slot);
+    const ending = slot.handle !== null ? slot.handle.terminate() : slot.started;
+    this.#ending.add(ending);
+    void ending.finally(() => this.#ending.delete(ending));
+  }
+
+  #startWorker(reserved: Job | null): void {
     const slot: Slot = {
       handle: null,
+      started: Promise.resolve(),
       ready: false,
       job: null,
-      lastName: "labtech worker",
+      lastName: reserved?.name ?? "labtech worker",
       exitCode: null,
       gone: false,
+      heapMb: reserved?.heapMb ?? null,
+      reserved,
+      outOfMemory: false,
     };
     this.#slots.add(slot);
     const events = {
       message: (message: unknown) => this.#onMessage(slot, message as WorkerMessage),
-      output: (stream: "stdout" | "stderr", line: string) =>
+      output: (stream: "stdout" | "stderr", line: string) => {
+        if (stream === "stderr" && OOM_LINE.test(line)) slot.outOfMemory = true;
         emitLog({
           level: stream === "stderr" ? "warn" as const : "info" as const,
           source: slot.job?.name ?? slot.lastName,
           message: line,
-        }),
+        });
+      },
       exit: (reason: string) => this.#onExit(slot, reason),
     };
+    const limits = { maxHeapMb: slot.heapMb };
     const started = this.#kind === "thread"
-      ? Promise.resolve(this.#runtime.startThread(THREAD_ENTRY, events))
-      : this.#runtime.startProcess(PROCESS_ENTRY, events);
-    started.then((handle) => {
+      ? new Promise<WorkerHandle>((resolve) =>
+        resolve(this.#runtime.startThread(THREAD_ENTRY, events, limits))
+      )
+      : this.#runtime.startProcess(PROCESS_ENTRY, events, limits);
+    slot.started = started.then((handle) => {
       slot.handle = handle;
-      if (this.#closed || slot.gone) void handle.terminate();
+      if (this.#closed || slot.gone) return handle.terminate();
     }, (error: unknown) => this.#onExit(slot, `it could not start: ${(error as Error).message}`));
   }
 
@@ -235,6 +319,12 @@ export class PoolRunner implements Runner {
           storage: this.#spec,
         });
         slot.ready = true;
+        if (slot.reserved !== null) {
+          const job = slot.reserved;
+          slot.reserved = null;
+          this.#dispatch(slot, job);
+          if (slot.job === null) this.#retire(slot); // it failed before it reached the worker
+        }
         this.#pump();
         return;
       case "loading": {
@@ -247,6 +337,7 @@ export class PoolRunner implements Runner {
         const running = this.#running.get(message.id);
         if (running === undefined || running.slot !== slot) return; // stopped meanwhile
         slot.job = null;
+        if (slot.heapMb !== null) this.#retire(slot); // a dedicated worker serves one task
         if (message.kind === "error") this.#fail(running, fromErrorData(message.error));
         else this.#complete(running, { value: message.value, meta: message.meta });
         this.#pump();
@@ -269,13 +360,25 @@ export class PoolRunner implements Runner {
     const running = slot.job;
     slot.job = null;
     const where = this.#kind === "thread" ? "worker thread" : "worker process";
-    const why = slot.exitCode !== null ? `the task called exit with code ${slot.exitCode}` : reason;
-    if (running !== null && this.#running.get(running.id) === running) {
+    const limit = slot.heapMb === null ? "" : ` (its heap limit is ${slot.heapMb} MB)`;
+    const why = slot.exitCode !== null
+      ? `the task called exit with code ${slot.exitCode}`
+      : slot.outOfMemory || reason === OUT_OF_MEMORY
+      ? `${OUT_OF_MEMORY}${limit}`
+      : reason;
+    if (slot.reserved !== null && !this.#closed) {
+      this.#done.push([
+        slot.reserved.task,
+        new RunnerError(`Cannot start a ${where} to run ${slot.reserved.name}: ${why}`),
+      ]);
+      slot.reserved = null;
+      this.#wake?.();
+    } else if (running !== null && this.#running.get(running.id) === running) {
       this.#fail(
         running,
         new RunnerError(`Task ${running.name} failed: its ${where} ended while running it: ${why}`),
       );
-    } else if (!slot.ready && !this.#closed && this.#queue.length > 0) {
+    } else if (!slot.ready && slot.heapMb === null && !this.#closed && this.#queue.length > 0) {
       // A worker that dies before it is ready would die again: fail a task rather than loop.
       const job = this.#queue.shift()!;
       this.#done.push([
@@ -403,6 +506,11 @@ export class PoolRunner implements Runner {
 
   cancel(): void {
     this.#queue = [];
+    for (const slot of [...this.#slots]) {
+      if (slot.reserved === null) continue;
+      slot.reserved = null;
+      this.#retire(slot);
+    }
   }
 
   // Piscina's order: report the running task as failed, then end and replace its worker.
@@ -424,16 +532,22 @@ export class PoolRunner implements Runner {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
-    const ending: Array<Promise<void>> = [];
+    const ending: Array<Promise<unknown>> = [];
     for (const slot of this.#slots) {
+      slot.reserved = null;
       if (slot.handle !== null) ending.push(slot.handle.terminate());
-      else slot.gone = true; // terminated as soon as it has started
+      else {
+        slot.gone = true; // terminated as soon as it has started
+        ending.push(slot.started);
+      }
     }
-    await Promise.all(ending);
+    await Promise.all([...ending, ...this.#ending]);
   }
 
   pendingTaskCount(): number {
-    return this.#queue.length + this.#running.size + this.#done.length;
+    let reserved = 0;
+    for (const slot of this.#slots) if (slot.reserved !== null) reserved++;
+    return this.#queue.length + reserved + this.#running.size + this.#done.length;
   }
 
   getResult(task: Task): TaskResult {

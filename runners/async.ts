@@ -13,7 +13,8 @@ export const DEFAULT_ASYNC_WORKERS = 64;
 /**
  * Runs up to `maxWorkers` (default 64) async tasks at once in the calling
  * thread: for I/O-bound work such as requests to a model API. CPU-bound
- * tasks gain nothing here; use `thread`, `spawn` or `fork`.
+ * tasks gain nothing here; use `thread`, `spawn` or `fork`. Tasks'
+ * `runnerOptions` are ignored by design: a heap limit needs a worker of its own.
  *
  * @example
  * ```ts

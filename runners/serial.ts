@@ -9,7 +9,8 @@ import { loadRuntimeAdapter } from "./runtime/adapter.ts";
 
 /**
  * Runs tasks one at a time in the calling thread: nothing is copied, and
- * debuggers and stack traces see the task's own code.
+ * debuggers and stack traces see the task's own code. Tasks' `runnerOptions`
+ * are ignored by design: a heap limit needs a worker of its own.
  *
  * @example
  * ```ts

@@ -23,6 +23,8 @@ import { loadRuntimeAdapter } from "./runtime/adapter.ts";
  * or a custom Storage, which workers cannot reach, cached results are loaded
  * and new ones saved on the Lab's side. A task that throws, exits or crashes
  * fails alone with a RunnerError saying what happened; its worker is replaced.
+ * A task whose `runnerOptions` give this backend's section a `maxHeapMb` runs
+ * on a worker of its own with that heap limit (see `WorkerRunnerOptions`).
  *
  * @example
  * ```ts

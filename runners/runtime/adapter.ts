@@ -16,6 +16,15 @@ export interface WorkerEvents {
   exit(reason: string): void;
 }
 
+/** The exit reason an adapter gives when the runtime says a worker ran out of memory. */
+export const OUT_OF_MEMORY = "it ran out of memory";
+
+/** How to start one worker. */
+export interface WorkerLimits {
+  /** Cap on the worker's JavaScript heap in MiB, or null for the runtime's default. */
+  maxHeapMb: number | null;
+}
+
 /** A worker thread or subprocess, as the pool drives it. */
 export interface WorkerHandle {
   /** The process running the worker (for a thread: this process). */
@@ -53,12 +62,14 @@ export interface RuntimeAdapter {
   /** How many tasks can usefully run in parallel: the CPUs available. */
   availableParallelism(): number;
   /** Starts a worker thread running the module at `entry`. */
-  startThread(entry: URL, events: WorkerEvents): WorkerHandle;
+  startThread(entry: URL, events: WorkerEvents, limits: WorkerLimits): WorkerHandle;
   /**
    * Starts a subprocess of this runtime running the module at `entry`, with a
    * message channel apart from its stdout and stderr.
    */
-  startProcess(entry: URL, events: WorkerEvents): Promise<WorkerHandle>;
+  startProcess(entry: URL, events: WorkerEvents, limits: WorkerLimits): Promise<WorkerHandle>;
+  /** Why this runtime cannot cap the heap of a worker of `kind`, or null when it can. */
+  heapLimitUnsupported(kind: "thread" | "process"): string | null;
   /** In a worker entry: the channel to the parent, for a thread or a subprocess. */
   connectParent(kind: "thread" | "process"): Promise<ParentChannel>;
   /**

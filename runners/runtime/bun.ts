@@ -1,7 +1,13 @@
 /** The Bun adapter: Bun's own `process`, Web Workers and `Bun.spawn`. */
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { ParentChannel, RuntimeAdapter, WorkerEvents, WorkerHandle } from "./adapter.ts";
+import type {
+  ParentChannel,
+  RuntimeAdapter,
+  WorkerEvents,
+  WorkerHandle,
+  WorkerLimits,
+} from "./adapter.ts";
 import { streamLines } from "./_lines.ts";
 
 interface BunProcess {
@@ -44,7 +50,13 @@ interface WorkerScope {
 const process = (globalThis as unknown as { process: BunProcess }).process;
 const Bun = (globalThis as unknown as { Bun: BunApi }).Bun;
 
-function startThread(entry: URL, events: WorkerEvents): WorkerHandle {
+// Bun accepts --max-old-space-size and BUN_JSC_gcMaxHeapSize but enforces neither
+// (oven-sh/bun#34917): a limit would be silently ignored, so it is refused.
+const NO_HEAP_LIMIT = "Bun's JavaScriptCore engine has no hard heap limit (it ignores " +
+  "--max-old-space-size); run on Node or Deno for one";
+
+function startThread(entry: URL, events: WorkerEvents, limits: WorkerLimits): WorkerHandle {
+  if (limits.maxHeapMb !== null) throw new Error(NO_HEAP_LIMIT);
   const worker = new Worker(entry.href, { type: "module" });
   let reason: string | null = null;
   worker.onmessage = (event) => events.message(event.data);
@@ -69,7 +81,12 @@ function startThread(entry: URL, events: WorkerEvents): WorkerHandle {
   };
 }
 
-function startProcess(entry: URL, events: WorkerEvents): Promise<WorkerHandle> {
+function startProcess(
+  entry: URL,
+  events: WorkerEvents,
+  limits: WorkerLimits,
+): Promise<WorkerHandle> {
+  if (limits.maxHeapMb !== null) return Promise.reject(new Error(NO_HEAP_LIMIT));
   const child = Bun.spawn({
     cmd: [process.execPath, fileURLToPath(entry)],
     ipc: (message) => events.message(message),
@@ -161,6 +178,7 @@ export const adapter: RuntimeAdapter = {
   availableParallelism,
   startThread,
   startProcess,
+  heapLimitUnsupported: () => NO_HEAP_LIMIT,
   connectParent,
   onExitCall(hook) {
     const exit = process.exit.bind(process);

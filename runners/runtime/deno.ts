@@ -1,6 +1,12 @@
 /** The Deno adapter: the `Deno` namespace and Web Workers. */
 import { availableParallelism } from "node:os";
-import type { ParentChannel, RuntimeAdapter, WorkerEvents, WorkerHandle } from "./adapter.ts";
+import type {
+  ParentChannel,
+  RuntimeAdapter,
+  WorkerEvents,
+  WorkerHandle,
+  WorkerLimits,
+} from "./adapter.ts";
 import { encodeFrame, FrameDecoder } from "./_frames.ts";
 import { forEachChunk, streamLines } from "./_lines.ts";
 
@@ -50,7 +56,11 @@ const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
 // Deno has no process CPU-time call; node:process's cpuUsage is its own implementation of one.
 const { cpuUsage } = await import("node:process");
 
-function startThread(entry: URL, events: WorkerEvents): WorkerHandle {
+const NO_THREAD_HEAP_LIMIT = "Deno's Web Workers take no heap limit (V8 flags apply to the " +
+  "whole process); use the spawn or fork backend for one";
+
+function startThread(entry: URL, events: WorkerEvents, limits: WorkerLimits): WorkerHandle {
+  if (limits.maxHeapMb !== null) throw new Error(NO_THREAD_HEAP_LIMIT);
   const worker = new Worker(entry.href, { type: "module" });
   let gone = false;
   const exit = (reason: string) => {
@@ -102,11 +112,18 @@ function closeQuietly(resource: { close(): void }): void {
   } catch { /* already closed */ }
 }
 
-function startProcess(entry: URL, events: WorkerEvents): Promise<WorkerHandle> {
+function startProcess(
+  entry: URL,
+  events: WorkerEvents,
+  limits: WorkerLimits,
+): Promise<WorkerHandle> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const token = crypto.randomUUID();
+  const heap = limits.maxHeapMb === null
+    ? []
+    : [`--v8-flags=--max-old-space-size=${limits.maxHeapMb}`];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", entry.href],
+    args: ["run", "-A", "--quiet", ...heap, entry.href],
     env: { LABTECH_CHANNEL: `${listener.addr.port}:${token}` },
     stdin: "null",
     stdout: "piped",
@@ -234,6 +251,7 @@ export const adapter: RuntimeAdapter = {
   availableParallelism,
   startThread,
   startProcess,
+  heapLimitUnsupported: (kind) => kind === "thread" ? NO_THREAD_HEAP_LIMIT : null,
   connectParent,
   onExitCall(hook) {
     const exit = Deno.exit.bind(Deno);

@@ -4,7 +4,14 @@ import { availableParallelism } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parentPort, Worker } from "node:worker_threads";
-import type { ParentChannel, RuntimeAdapter, WorkerEvents, WorkerHandle } from "./adapter.ts";
+import {
+  OUT_OF_MEMORY,
+  type ParentChannel,
+  type RuntimeAdapter,
+  type WorkerEvents,
+  type WorkerHandle,
+  type WorkerLimits,
+} from "./adapter.ts";
 import { lineSplitter } from "./_lines.ts";
 
 function pipeLines(
@@ -18,13 +25,23 @@ function pipeLines(
   stream.on("end", () => lines.end());
 }
 
-function startThread(entry: URL, events: WorkerEvents): WorkerHandle {
-  const worker = new Worker(entry, { stdout: true, stderr: true });
+function startThread(entry: URL, events: WorkerEvents, limits: WorkerLimits): WorkerHandle {
+  const worker = new Worker(entry, {
+    stdout: true,
+    stderr: true,
+    ...(limits.maxHeapMb === null
+      ? {}
+      : { resourceLimits: { maxOldGenerationSizeMb: limits.maxHeapMb } }),
+  });
   let reason: string | null = null;
   pipeLines(worker.stdout, "stdout", events);
   pipeLines(worker.stderr, "stderr", events);
   worker.on("message", (message) => events.message(message));
-  worker.on("error", (error: Error) => reason ??= `it threw ${error.stack ?? error}`);
+  worker.on("error", (error: Error & { code?: string }) => {
+    reason ??= error.code === "ERR_WORKER_OUT_OF_MEMORY"
+      ? OUT_OF_MEMORY
+      : `it threw ${error.stack ?? error}`;
+  });
   const gone = new Promise<void>((resolve) => {
     worker.on("exit", (code) => {
       events.exit(reason ?? `it exited with code ${code}`);
@@ -42,19 +59,26 @@ function startThread(entry: URL, events: WorkerEvents): WorkerHandle {
 // Flags of a test runner or inspector must not reach the workers.
 const execArgv = process.execArgv.filter((arg) => !/^--(test|inspect|watch)/.test(arg));
 
-function startProcess(entry: URL, events: WorkerEvents): Promise<WorkerHandle> {
+function startProcess(
+  entry: URL,
+  events: WorkerEvents,
+  limits: WorkerLimits,
+): Promise<WorkerHandle> {
   const child = fork(fileURLToPath(entry), [], {
     serialization: "advanced",
     stdio: ["ignore", "pipe", "pipe", "ipc"],
-    execArgv,
+    execArgv: limits.maxHeapMb === null
+      ? execArgv
+      : [...execArgv, `--max-old-space-size=${limits.maxHeapMb}`],
   });
   let reason: string | null = null;
   pipeLines(child.stdout, "stdout", events);
   pipeLines(child.stderr, "stderr", events);
   child.on("message", (message) => events.message(message));
   child.on("error", (error) => reason ??= `it failed: ${error.message}`);
+  // "close", not "exit": the last lines of stderr (an out-of-memory report) arrive first.
   const gone = new Promise<void>((resolve) => {
-    child.on("exit", (code, signal) => {
+    child.on("close", (code, signal) => {
       events.exit(
         reason ?? (signal ? `it was killed by ${signal}` : `it exited with code ${code}`),
       );
@@ -134,6 +158,7 @@ export const adapter: RuntimeAdapter = {
   availableParallelism,
   startThread,
   startProcess,
+  heapLimitUnsupported: () => null,
   connectParent,
   onExitCall(hook) {
     const exit = process.exit.bind(process);
