@@ -30,7 +30,9 @@ import {
   contextKeys,
   counted,
   exclusive,
+  hog,
   job,
+  limited,
   reader,
   sabWriter,
   sum,
@@ -59,6 +61,9 @@ function logLatch(predicate: (record: LogRecord) => boolean): {
 
 for (const backend of BACKENDS) {
   const isProcess = backend !== "thread";
+  // Where a worker's heap can be capped; elsewhere a limit fails its task with a RunnerError.
+  const heapLimited = runtime === "node" || (runtime === "deno" && isProcess);
+  const noLimit = /Cannot run WorkerLimited\[00\] with \w+\.maxHeapMb 256: .*no( hard)? heap limit/;
 
   describe(`${backend} backend on ${runtime}`, () => {
     test("runs a pipeline once per distinct task, reuses workers, caches in LocalStorage", async () => {
@@ -167,6 +172,57 @@ for (const backend of BACKENDS) {
       assert.equal(failures[1]!.result, 2);
       assert.equal(failures[3]!.result, 4);
       if (isProcess) assert.equal(failures[5]!.result, 6);
+    });
+
+    test("a task that runs out of memory fails alone, saying so; the pool goes on", async () => {
+      const lab = new Lab({ storage: null, runner: backend, maxWorkers: 1 });
+      const tasks = [hog({ mb: 64 }), job({ x: 2, ms: 0, fail: null })] as const;
+      const { error } = await captureFailure(() => lab.runTasks([...tasks], quiet));
+      assert.ok(error instanceof LabError);
+      assert.equal(error.failed, 1);
+      const [name, cause] = error.causes[0]!;
+      assert.equal(name, "WorkerHog[00]");
+      assert.ok(cause instanceof RunnerError);
+      if (heapLimited) {
+        assert.match(cause.message, /ended while running it: it ran out of memory/);
+        assert.match(cause.message, /\(its heap limit is 64 MB\)/);
+      } else {
+        assert.match(cause.message, /Cannot run WorkerHog\[00\] with \w+\.maxHeapMb 64: /);
+      }
+      assert.equal(tasks[1].result, 2);
+    });
+
+    test("runnerOptions: a limited task gets a worker of its own; bad options fail it", async () => {
+      const lab = new Lab({ storage: null, runner: backend, maxWorkers: 1 });
+      const [before, after] = [where({ i: 10 }), where({ i: 11 })];
+      const own = limited({ options: { [backend]: { maxHeapMb: 256 } } });
+      const others = limited({ options: { serial: { anything: 1 }, custom: { gpus: 1 } } });
+      const tasks = [
+        before,
+        own,
+        limited({ options: { fork: { maxHeap: 256 } } }),
+        limited({ options: { spawn: { maxHeapMb: 0 } } }),
+        others,
+        after,
+      ];
+      const { error } = await captureFailure(() => lab.runTasks(tasks, quiet));
+      assert.ok(error instanceof LabError);
+      assert.equal(error.failed, heapLimited ? 2 : 3);
+      const byName = new Map(error.causes.map(([name, cause]) => [name, cause]));
+      const unknown = byName.get("WorkerLimited[01]")!;
+      assert.ok(unknown instanceof TypeError);
+      assert.match(unknown.message, /"fork" has an unknown key: received "maxHeap"/);
+      const zero = byName.get("WorkerLimited[02]")!;
+      assert.ok(zero instanceof RangeError);
+      assert.match(zero.message, /spawn\.maxHeapMb must be a positive integer: received 0/);
+      const shared = [before.result.pid, after.result.pid, others.result];
+      if (heapLimited) {
+        if (isProcess) assert.ok(!shared.includes(own.result), `ran on a shared worker`);
+        else assert.equal(own.result, process.pid);
+      } else {
+        assert.ok(byName.get("WorkerLimited[00]") instanceof RunnerError);
+        assert.match(byName.get("WorkerLimited[00]")!.message, noLimit);
+      }
     });
 
     test("an abort cancels tasks not started and lets running ones finish", async () => {
