@@ -22,11 +22,11 @@ const TYPED_ARRAYS: ReadonlySet<unknown> = new Set([
  * Throws a CacheError naming the path of the first value in `value` that the
  * format cannot round-trip.
  */
-export function checkEncodable(value: unknown, format: Format, taskText: string): void {
+export function checkEncodable(value: unknown, format: Format, task: { toString(): string }): void {
   const ancestors = new Set<object>();
   const refuse = (path: string, what: string): never => {
     throw new CacheError(
-      `Cannot cache the result of ${taskText} as ${path} is ${what}, which the ${format} ` +
+      `Cannot cache the result of ${task} as ${path} is ${what}, which the ${format} ` +
         `cache cannot store: return ${
           format === "json" ? "JSON values, or use StructuredCache" : "structured-cloneable data"
         }, or set cache: null on the task type`,

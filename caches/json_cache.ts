@@ -34,7 +34,7 @@ export class JsonCache extends FileCache {
   protected readonly dataFile = "data.json";
 
   protected encode(value: unknown, task: Task): Uint8Array {
-    checkEncodable(value, "json", String(task));
+    checkEncodable(value, "json", task);
     return encoder.encode(JSON.stringify(value));
   }
 

@@ -46,7 +46,7 @@ export class StructuredCache extends FileCache {
   readonly #packr = new Packr(PACKR_OPTIONS);
 
   protected encode(value: unknown, task: Task): Uint8Array {
-    checkEncodable(value, "structured", String(task));
+    checkEncodable(value, "structured", task);
     try {
       return this.#packr.pack(value);
     } catch (error) {

@@ -143,6 +143,7 @@ const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 let attach: (task: Task, result: TaskResult | null) => void;
 let read: (task: Task) => TaskResult | null;
 const dependencies = new WeakMap<Task, readonly Task[]>();
+const texts = new WeakMap<Task, string>();
 
 /**
  * One task: a task type applied to one set of parameters.
@@ -224,9 +225,15 @@ export class Task<P = any, R = any> implements TaskLike {
 
   /** Readable form: `Experiment(base=2, power=3)`. */
   toString(): string {
-    const params = this.params as Record<string, unknown>;
-    const args = Object.keys(params).map((key) => `${key}=${displayText(params[key])}`);
-    return `${this.type.name}(${args.join(", ")})`;
+    // Memoised: a task is immutable, and a deep chain would otherwise rebuild every level.
+    let text = texts.get(this);
+    if (text === undefined) {
+      const params = this.params as Record<string, unknown>;
+      const args = Object.keys(params).map((key) => `${key}=${displayText(params[key])}`);
+      text = `${this.type.name}(${args.join(", ")})`;
+      texts.set(this, text);
+    }
+    return text;
   }
 }
 
