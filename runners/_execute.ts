@@ -59,6 +59,8 @@ export async function executeTask(
     signal: env.signal,
     taskName,
   });
+  // A task that returns after being stopped may have cut its work short: never cache that.
+  if (env.signal.aborted) throw env.signal.reason;
   const result: TaskResult = { value, meta: { start, durationMs: performance.now() - begin } };
   if (!nullStorage) {
     try {
