@@ -147,6 +147,19 @@ export function storedTaskText(task: TaskLike): string {
   return text;
 }
 
+/**
+ * Like {@linkcode storedTaskText}, but nested tasks are references by cache key
+ * (`{"$labtech":"ref","key":...}`): for a receiver that already holds them, so
+ * sending a deep chain costs one level per task.
+ */
+export function refTaskText(task: TaskLike): string {
+  return `{"${TAG}":"task","name":${JSON.stringify(task.type.name)},"codeVersion":${
+    JSON.stringify(task.codeVersion)
+  },"params":${
+    encode(task.params, (nested) => `{"${TAG}":"ref","key":${JSON.stringify(nested.cacheKey)}}`)
+  }}`;
+}
+
 function encode(value: unknown, taskText: (task: TaskLike) => string): string {
   switch (typeof value) {
     case "bigint":
@@ -171,12 +184,14 @@ function encode(value: unknown, taskText: (task: TaskLike) => string): string {
  * Rebuilds parameters from their stored JSON form. Nested tasks are made by
  * `makeTask`, which looks their type up by name among task types already
  * defined in this process: nothing named in the data is imported or evaluated.
+ * Task references (from {@linkcode refTaskText}) are looked up with `resolveRef`.
  */
 export function fromStored(
   json: unknown,
   makeTask: (name: string, codeVersion: string | null, params: unknown) => unknown,
+  resolveRef?: (key: string) => unknown,
 ): unknown {
-  if (Array.isArray(json)) return json.map((item) => fromStored(item, makeTask));
+  if (Array.isArray(json)) return json.map((item) => fromStored(item, makeTask, resolveRef));
   if (typeof json !== "object" || json === null) return json;
   const record = json as Record<string, unknown>;
   const out: Record<string, unknown> = {};
@@ -188,19 +203,26 @@ export function fromStored(
         return makeTask(
           record.name as string,
           (record.codeVersion as string | null) ?? null,
-          fromStored(record.params, makeTask),
+          fromStored(record.params, makeTask, resolveRef),
         );
+      case "ref":
+        if (resolveRef === undefined) {
+          throw new TaskError("Cannot read stored parameters: a task reference needs a resolver");
+        }
+        return resolveRef(record.key as string);
       case "object": {
         // The user's own object had a "$labtech" key: decode its fields without tag lookup.
         const inner = record.value as Record<string, unknown>;
-        for (const key of Object.keys(inner)) out[key] = fromStored(inner[key], makeTask);
+        for (const key of Object.keys(inner)) {
+          out[key] = fromStored(inner[key], makeTask, resolveRef);
+        }
         return out;
       }
       default:
         throw new TaskError(`Cannot read stored parameters: unknown tag ${String(record[TAG])}`);
     }
   }
-  for (const key of Object.keys(record)) out[key] = fromStored(record[key], makeTask);
+  for (const key of Object.keys(record)) out[key] = fromStored(record[key], makeTask, resolveRef);
   return out;
 }
 

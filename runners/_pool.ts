@@ -8,7 +8,7 @@
 import { cacheOf } from "../caches/_default_cache.ts";
 import { CacheError, CorruptEntryError, RunnerError, TaskNotFound } from "../core/errors.ts";
 import { emitLog } from "../core/logger.ts";
-import { storedTaskText } from "../core/params.ts";
+import { refTaskText } from "../core/params.ts";
 import {
   getTaskResult,
   type LabContext,
@@ -74,6 +74,8 @@ interface Slot {
   reserved: Job | null;
   /** True once its stderr reported that it ran out of memory. */
   outOfMemory: boolean;
+  /** Cache keys of the tasks this worker holds, so nested tasks are sent once, by reference. */
+  known: Set<string>;
 }
 
 // What V8 (Node, Deno) writes to stderr as it dies of an exhausted heap.
@@ -88,21 +90,53 @@ const modulesOfTask = new WeakMap<Task, readonly string[]>();
 
 /** The modules defining `task`'s type and every type nested in its parameters. */
 function modulesOf(task: Task): readonly string[] {
-  let modules = modulesOfTask.get(task);
-  if (modules === undefined) {
-    const set = new Set<string>();
-    if (task.type.module === null) {
+  const cached = modulesOfTask.get(task);
+  if (cached !== undefined) return cached;
+  // Iterative post-order, so a deep chain of tasks needs no deep recursion.
+  const stack: Array<[Task, boolean]> = [[task, false]];
+  while (stack.length > 0) {
+    const [current, expanded] = stack.pop()!;
+    if (modulesOfTask.has(current)) continue;
+    const deps = taskDependencies(current);
+    if (!expanded) {
+      stack.push([current, true]);
+      for (const dep of deps) if (!modulesOfTask.has(dep)) stack.push([dep, false]);
+      continue;
+    }
+    if (current.type.module === null) {
       throw new RunnerError(
-        `Cannot run ${task} in a worker: the module defining task type "${task.type.name}" is ` +
-          `unknown; pass module: import.meta.url to task()`,
+        `Cannot run ${current} in a worker: the module defining task type "${current.type.name}" ` +
+          `is unknown; pass module: import.meta.url to task()`,
       );
     }
-    set.add(task.type.module);
-    for (const dep of taskDependencies(task)) for (const m of modulesOf(dep)) set.add(m);
-    modules = [...set];
-    modulesOfTask.set(task, modules);
+    const set = new Set([current.type.module]);
+    for (const dep of deps) for (const m of modulesOfTask.get(dep)!) set.add(m);
+    modulesOfTask.set(current, [...set]);
   }
-  return modules;
+  return modulesOfTask.get(task)!;
+}
+
+/**
+ * The tasks a worker must rebuild to run `task`, dependencies first, each as
+ * `[cacheKey, refTaskText]`, skipping (and then adding to) `known`.
+ */
+function unknownTasks(task: Task, known: Set<string>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const stack: Array<[Task, boolean]> = [[task, false]];
+  while (stack.length > 0) {
+    const [current, expanded] = stack.pop()!;
+    if (known.has(current.cacheKey)) continue;
+    if (expanded) {
+      known.add(current.cacheKey);
+      out.push([current.cacheKey, refTaskText(current)]);
+      continue;
+    }
+    stack.push([current, true]);
+    for (const dep of taskDependencies(current)) {
+      if (!known.has(dep.cacheKey)) stack.push([dep, false]);
+    }
+  }
+  return out;
 }
 
 /** Runs tasks in a pool of worker threads or subprocesses; see the thread, spawn and fork backends. */
@@ -284,6 +318,7 @@ export class PoolRunner implements Runner {
       heapMb: reserved?.heapMb ?? null,
       reserved,
       outOfMemory: false,
+      known: new Set(),
     };
     this.#slots.add(slot);
     const events = {
@@ -338,6 +373,8 @@ export class PoolRunner implements Runner {
         if (running === undefined || running.slot !== slot) return; // stopped meanwhile
         slot.job = null;
         if (slot.heapMb !== null) this.#retire(slot); // a dedicated worker serves one task
+        // After a failure the worker forgets the tasks it held, so both sides start afresh.
+        if (message.kind === "error") slot.known.clear();
         if (message.kind === "error") this.#fail(running, fromErrorData(message.error));
         else this.#complete(running, { value: message.value, meta: message.meta });
         this.#pump();
@@ -395,7 +432,7 @@ export class PoolRunner implements Runner {
     this.#running.set(job.id, running);
     let message: RunMessage;
     try {
-      message = this.#runMessage(job);
+      message = this.#runMessage(job, slot);
     } catch (error) {
       this.#fail(running, error instanceof Error ? error : new Error(String(error)));
       this.#schedulePump();
@@ -407,6 +444,7 @@ export class PoolRunner implements Runner {
       slot.handle!.send(message);
     } catch (error) {
       slot.job = null;
+      slot.known.clear();
       this.#fail(
         running,
         new RunnerError(`Cannot send ${job.name} to its worker: ${(error as Error).message}`, {
@@ -417,7 +455,7 @@ export class PoolRunner implements Runner {
     }
   }
 
-  #runMessage(job: Job): RunMessage {
+  #runMessage(job: Job, slot: Slot): RunMessage {
     const { task } = job;
     const deps: Array<[string, TaskResult]> = [];
     for (const dep of taskDependencies(task)) {
@@ -436,7 +474,8 @@ export class PoolRunner implements Runner {
       id: job.id,
       taskName: job.name,
       modules: [...modulesOf(task)],
-      task: storedTaskText(task),
+      tasks: unknownTasks(task, slot.known),
+      key: task.cacheKey,
       deps,
       useCache: job.useCache,
       context: this.#kind !== "spawn"

@@ -26,8 +26,13 @@ export interface RunMessage {
   taskName: string;
   /** Modules defining the task's type and the types nested in its parameters. */
   modules: string[];
-  /** The task in its stored JSON form (`storedTaskText`). */
-  task: string;
+  /**
+   * Tasks the worker does not hold yet, dependencies first, as `[cacheKey,
+   * refTaskText]`: nested tasks are references to tasks sent before.
+   */
+  tasks: Array<[string, string]>;
+  /** The cache key of the task to run. */
+  key: string;
   /** Results of the task's direct dependencies, by cache key. */
   deps: Array<[string, TaskResult]>;
   useCache: boolean;

@@ -48,6 +48,10 @@ function findType(name: string, modules: readonly string[]): TaskType {
   );
 }
 
+// Tasks this worker has rebuilt, by cache key: the pool sends each task once and refers to it
+// afterwards. Forgotten after a failure, as the pool forgets what this worker holds.
+const held = new Map<string, Task>();
+
 async function rebuild(message: RunMessage): Promise<Task> {
   for (const url of message.modules) {
     try {
@@ -63,8 +67,23 @@ async function rebuild(message: RunMessage): Promise<Task> {
   }
   const make = (name: string, codeVersion: string | null, params: unknown) =>
     makeTaskWithVersion(findType(name, message.modules), params, codeVersion);
-  const stored = JSON.parse(message.task) as { name: string; codeVersion: string | null };
-  const task = fromStored(stored, make) as Task;
+  const resolve = (key: string) => {
+    const known = held.get(key);
+    if (known === undefined) {
+      throw new RunnerError(`Cannot rebuild ${message.taskName}: task ${key} is unknown`);
+    }
+    return known;
+  };
+  for (const [key, text] of message.tasks) {
+    const task = fromStored(JSON.parse(text), make, resolve) as Task;
+    if (task.cacheKey !== key) {
+      throw new RunnerError(
+        `Cannot rebuild ${message.taskName}: ${task} arrived with cache key ${key}`,
+      );
+    }
+    held.set(key, task);
+  }
+  const task = resolve(message.key);
   const deps = new Map(message.deps);
   for (const dep of taskDependencies(task)) {
     const result = deps.get(dep.cacheKey);
@@ -115,9 +134,15 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
         );
       }
     } catch (error) {
+      held.clear();
       send({ kind: "error", id, error: toErrorData(error) });
     } finally {
       setWorkerState({ state: "idle" });
+      // Held tasks must not keep their dependency results alive between tasks.
+      const task = held.get(message.key);
+      if (task !== undefined) {
+        for (const dep of taskDependencies(task)) setTaskResult(dep, null);
+      }
     }
   };
 
