@@ -33,6 +33,7 @@ import {
   hog,
   job,
   limited,
+  link,
   reader,
   sabWriter,
   sum,
@@ -108,6 +109,13 @@ for (const backend of BACKENDS) {
       const lab = new Lab({ storage: null, runner: backend, maxWorkers: 2 });
       const n = 655_360; // 5 MiB of doubles
       assert.deepEqual(await lab.runTask(bigSum({ data: big({ n }) }), quiet), [n, n - 1]);
+    });
+
+    test("runs a deep chain, sending each task to a worker once", async () => {
+      let last = link({ prev: null });
+      for (let i = 1; i < 1500; i++) last = link({ prev: last });
+      const lab = new Lab({ storage: null, runner: backend, maxWorkers: 2 });
+      assert.equal(await lab.runTask(last, quiet), 1499);
     });
 
     test("filters the context per task and labels output with the task's name", async () => {
