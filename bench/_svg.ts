@@ -101,10 +101,15 @@ export function renderSvg(bars: OverheadBar[], report: Report): string {
     parts.push(
       `<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLORS[runtime] ?? "#888"}"/>`,
       `<text x="${lx + 16}" y="${ly}">${
-        escape(`${runtime} ${report.versions[runtime] ?? ""}`.slice(0, 14))
+        escape(`${runtime} ${versionNumber(report.versions[runtime] ?? "")}`)
       }</text>`,
     );
   });
   parts.push("</svg>");
   return parts.join("\n") + "\n";
+}
+
+// `deno 2.9.6 (stable, ...)`, `1.4.5` and `v20.20.2` all become the bare version number.
+function versionNumber(text: string): string {
+  return /\d+\.\d+\.\d+/.exec(text)?.[0] ?? text.slice(0, 8);
 }
