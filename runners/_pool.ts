@@ -12,7 +12,6 @@ import { refTaskText } from "../core/params.ts";
 import {
   getTaskResult,
   type LabContext,
-  type ResultMeta,
   type Task,
   taskDependencies,
   type TaskResult,
@@ -30,6 +29,7 @@ import {
 import { workerOptionsOf } from "./_runner_options.ts";
 import type { Runner, TaskMonitorInfo } from "./runner.ts";
 import { OUT_OF_MEMORY, type RuntimeAdapter, type WorkerHandle } from "./runtime/adapter.ts";
+import { type Outcome, Outcomes } from "./_outcomes.ts";
 
 /** Which backend a pool serves; decides where workers run and what they are sent. */
 export type PoolKind = "thread" | "spawn" | "fork";
@@ -154,9 +154,8 @@ export class PoolRunner implements Runner {
   readonly #ending = new Set<Promise<unknown>>();
   #queue: Job[] = [];
   readonly #running = new Map<number, Running>();
-  #done: Array<[Task, ResultMeta | Error]> = [];
+  readonly #outcomes = new Outcomes();
   readonly #results = new Map<string, TaskResult>();
-  #wake: (() => void) | null = null;
   #nextId = 1;
   #closed = false;
   #pumpScheduled = false;
@@ -185,8 +184,7 @@ export class PoolRunner implements Runner {
     try {
       heapMb = this.#heapLimitOf(task, taskName);
     } catch (error) {
-      this.#done.push([task, error instanceof Error ? error : new Error(String(error))]);
-      this.#wake?.();
+      this.#outcomes.push([task, error instanceof Error ? error : new Error(String(error))]);
       return;
     }
     const job = { id: this.#nextId++, task, name: taskName, useCache, heapMb };
@@ -404,12 +402,11 @@ export class PoolRunner implements Runner {
       ? `${OUT_OF_MEMORY}${limit}`
       : reason;
     if (slot.reserved !== null && !this.#closed) {
-      this.#done.push([
+      this.#outcomes.push([
         slot.reserved.task,
         new RunnerError(`Cannot start a ${where} to run ${slot.reserved.name}: ${why}`),
       ]);
       slot.reserved = null;
-      this.#wake?.();
     } else if (running !== null && this.#running.get(running.id) === running) {
       this.#fail(
         running,
@@ -418,11 +415,10 @@ export class PoolRunner implements Runner {
     } else if (!slot.ready && slot.heapMb === null && !this.#closed && this.#queue.length > 0) {
       // A worker that dies before it is ready would die again: fail a task rather than loop.
       const job = this.#queue.shift()!;
-      this.#done.push([
+      this.#outcomes.push([
         job.task,
         new RunnerError(`Cannot start a ${where} to run ${job.name}: ${why}`),
       ]);
-      this.#wake?.();
     }
     this.#pump();
   }
@@ -509,38 +505,17 @@ export class PoolRunner implements Runner {
     if (this.#running.get(running.id) !== running) return;
     this.#running.delete(running.id);
     this.#results.set(running.task.cacheKey, result);
-    this.#done.push([running.task, result.meta]);
-    this.#wake?.();
+    this.#outcomes.push([running.task, result.meta]);
   }
 
   #fail(running: Running, error: Error): void {
     if (this.#running.get(running.id) !== running) return;
     this.#running.delete(running.id);
-    this.#done.push([running.task, error]);
-    this.#wake?.();
+    this.#outcomes.push([running.task, error]);
   }
 
-  wait({ timeoutMs }: { timeoutMs: number | null }): Promise<Array<[Task, ResultMeta | Error]>> {
-    if (this.#done.length > 0 || this.pendingTaskCount() === 0) {
-      return Promise.resolve(this.#take());
-    }
-    return new Promise((resolve) => {
-      const timer = timeoutMs === null ? undefined : setTimeout(() => {
-        this.#wake = null;
-        resolve(this.#take());
-      }, timeoutMs);
-      this.#wake = () => {
-        this.#wake = null;
-        clearTimeout(timer);
-        resolve(this.#take());
-      };
-    });
-  }
-
-  #take(): Array<[Task, ResultMeta | Error]> {
-    const done = this.#done;
-    this.#done = [];
-    return done;
+  wait({ timeoutMs }: { timeoutMs: number | null }): Promise<Outcome[]> {
+    return this.#outcomes.wait(timeoutMs, this.pendingTaskCount());
   }
 
   cancel(): void {
@@ -586,7 +561,7 @@ export class PoolRunner implements Runner {
   pendingTaskCount(): number {
     let reserved = 0;
     for (const slot of this.#slots) if (slot.reserved !== null) reserved++;
-    return this.#queue.length + reserved + this.#running.size + this.#done.length;
+    return this.#queue.length + reserved + this.#running.size + this.#outcomes.size;
   }
 
   getResult(task: Task): TaskResult {

@@ -5,11 +5,12 @@
  * @module
  */
 import { RunnerError } from "../core/errors.ts";
-import type { LabContext, ResultMeta, Task, TaskResult } from "../core/task.ts";
+import type { LabContext, Task, TaskResult } from "../core/task.ts";
 import type { Storage } from "../storage/storage.ts";
 import { executeTask } from "./_execute.ts";
 import type { Runner, TaskMonitorInfo } from "./runner.ts";
 import type { RuntimeAdapter } from "./runtime/adapter.ts";
+import { type Outcome, Outcomes } from "./_outcomes.ts";
 
 interface Job {
   task: Task;
@@ -39,9 +40,8 @@ export class InProcessRunner implements Runner {
   readonly #queue: Job[] = [];
   #queueHead = 0;
   readonly #running = new Set<Running>();
-  #done: Array<[Task, ResultMeta | Error]> = [];
+  readonly #outcomes = new Outcomes();
   readonly #results = new Map<string, TaskResult>();
-  #wake: (() => void) | null = null;
   #pumpScheduled = false;
   #cpuSample = { micros: 0, at: -Infinity };
 
@@ -106,33 +106,13 @@ export class InProcessRunner implements Runner {
     );
   }
 
-  #finish(outcome: [Task, ResultMeta | Error]): void {
-    this.#done.push(outcome);
+  #finish(outcome: Outcome): void {
+    this.#outcomes.push(outcome);
     this.#pump();
-    this.#wake?.();
   }
 
-  wait({ timeoutMs }: { timeoutMs: number | null }): Promise<Array<[Task, ResultMeta | Error]>> {
-    if (this.#done.length > 0 || this.pendingTaskCount() === 0) {
-      return Promise.resolve(this.#take());
-    }
-    return new Promise((resolve) => {
-      const timer = timeoutMs === null ? undefined : setTimeout(() => {
-        this.#wake = null;
-        resolve(this.#take());
-      }, timeoutMs);
-      this.#wake = () => {
-        this.#wake = null;
-        clearTimeout(timer);
-        resolve(this.#take());
-      };
-    });
-  }
-
-  #take(): Array<[Task, ResultMeta | Error]> {
-    const done = this.#done;
-    this.#done = [];
-    return done;
+  wait({ timeoutMs }: { timeoutMs: number | null }): Promise<Outcome[]> {
+    return this.#outcomes.wait(timeoutMs, this.pendingTaskCount());
   }
 
   cancel(): void {
@@ -146,12 +126,12 @@ export class InProcessRunner implements Runner {
     // Code in this thread cannot be killed: its outcome is reported now and ignored later.
     for (const running of [...this.#running]) {
       this.#running.delete(running);
-      this.#done.push([
+      this.#outcomes.push([
         running.task,
         new RunnerError(`Stopped ${running.name} while it was running`),
       ]);
     }
-    this.#wake?.();
+    this.#outcomes.release();
     return Promise.resolve();
   }
 
@@ -160,7 +140,7 @@ export class InProcessRunner implements Runner {
   }
 
   pendingTaskCount(): number {
-    return this.#queue.length - this.#queueHead + this.#running.size + this.#done.length;
+    return this.#queue.length - this.#queueHead + this.#running.size + this.#outcomes.size;
   }
 
   getResult(task: Task): TaskResult {
