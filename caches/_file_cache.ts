@@ -60,13 +60,17 @@ export abstract class FileCache implements Cache {
     const files = new Map([[this.dataFile, data], [METADATA_FILE, encoder.encode(metadata)]]);
     if (storage.writeEntry !== undefined) {
       await storage.writeEntry(task.cacheKey, files);
-      return;
+    } else {
+      // Without atomic entries, un-publish any old entry and write metadata last.
+      await storage.delete(task.cacheKey);
+      await storage.write(task.cacheKey, this.dataFile, data);
+      await storage.write(task.cacheKey, METADATA_FILE, files.get(METADATA_FILE)!);
     }
-    // Without atomic entries, un-publish any old entry and write metadata last.
-    await storage.delete(task.cacheKey);
-    await storage.write(task.cacheKey, this.dataFile, data);
-    await storage.write(task.cacheKey, METADATA_FILE, files.get(METADATA_FILE)!);
+    this.written(data, storage);
   }
+
+  /** Called once `data` (from `encode`) has been written to `storage`. */
+  protected written(_data: Uint8Array, _storage: Storage): void {}
 
   /** Reads and checks an entry's metadata. */
   protected async readMetadata(storage: Storage, key: string): Promise<EntryMetadata> {

@@ -3,9 +3,13 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { Packr } from "msgpackr";
 import { CacheError } from "../core/errors.ts";
 import type { Task } from "../core/task.ts";
+import { LocalStorage } from "../storage/local_storage.ts";
+import { MemoryStorage } from "../storage/memory_storage.ts";
+import type { Storage } from "../storage/storage.ts";
 import { checkEncodable } from "./_encodable.ts";
 import { FileCache } from "./_file_cache.ts";
 
@@ -17,6 +21,11 @@ const PACKR_OPTIONS = {
   int64AsType: "bigint",
   moreTypes: true,
 } as const;
+
+/** Size of a new pack buffer; msgpackr grows it as a result needs. */
+const NEW_BUFFER_BYTES = 8192;
+/** Pack buffers kept for reuse: a large result's buffer would otherwise be garbage per save. */
+const SPARE_BUFFERS = 2;
 
 /**
  * Stores results as MessagePack (msgpackr): round-trips objects, arrays, Map,
@@ -44,9 +53,13 @@ export class StructuredCache extends FileCache {
   protected readonly format = "structured/1";
   protected readonly dataFile = "data.msgpack";
   readonly #packr = new Packr(PACKR_OPTIONS);
+  readonly #spare: Buffer[] = [];
 
   protected encode(value: unknown, task: Task): Uint8Array {
     checkEncodable(value, "structured", task);
+    // Each save packs into a buffer of its own, so bytes another save is still
+    // writing are never overwritten; a written one is reused (see written()).
+    this.#packr.useBuffer(this.#spare.pop() ?? Buffer.allocUnsafeSlow(NEW_BUFFER_BYTES));
     try {
       return this.#packr.pack(value);
     } catch (error) {
@@ -54,6 +67,13 @@ export class StructuredCache extends FileCache {
         cause: error,
       });
     }
+  }
+
+  // Our own storages copy or write the bytes before they return, so the buffer
+  // can take the next result; a custom storage might keep them.
+  protected override written(data: Uint8Array, storage: Storage): void {
+    if (!(storage instanceof LocalStorage || storage instanceof MemoryStorage)) return;
+    if (this.#spare.length < SPARE_BUFFERS) this.#spare.push(Buffer.from(data.buffer));
   }
 
   protected decode(data: Uint8Array): unknown {
