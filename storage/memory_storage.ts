@@ -10,7 +10,8 @@ import { type Storage, validateName } from "./storage.ts";
 
 /**
  * Keeps entries in a Map: for tests, notebooks and runs whose results need
- * not outlive the process. Entries are still serialised by the cache.
+ * not outlive the process. Entries are still serialised by the cache, and the
+ * bytes are copied (a Node Buffer's `slice()` would only make a view).
  *
  * @example
  * ```ts
@@ -52,13 +53,13 @@ export class MemoryStorage implements Storage {
     validateName("filename", filename);
     let entry = this.#entries.get(key);
     if (entry === undefined) this.#entries.set(key, entry = new Map());
-    entry.set(filename, data.slice());
+    entry.set(filename, new Uint8Array(data));
   }
 
   async writeEntry(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
     validateName("key", key);
     for (const filename of files.keys()) validateName("filename", filename);
-    this.#entries.set(key, new Map([...files].map(([name, data]) => [name, data.slice()])));
+    this.#entries.set(key, new Map([...files].map(([name, data]) => [name, new Uint8Array(data)])));
   }
 
   async delete(key: string): Promise<void> {

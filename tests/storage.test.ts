@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Buffer } from "node:buffer";
 import { describe, test } from "node:test";
 import { LocalStorage, MemoryStorage, NullStorage, type Storage, StorageError } from "../mod.ts";
 import { tempDir } from "./_helpers.ts";
@@ -73,6 +74,16 @@ describe("storage", () => {
     } finally {
       cleanup();
     }
+  });
+
+  test("MemoryStorage keeps a copy of the bytes, even of a Node Buffer", async () => {
+    const storage = new MemoryStorage();
+    const data = Buffer.from("abc");
+    await storage.write("k", "f", data);
+    await storage.writeEntry("k2", new Map([["f", data]]));
+    data[0] = 0x7a; // a Buffer's slice() is a view: a stored view would change too
+    assert.equal(text(await storage.read("k", "f")), "abc");
+    assert.equal(text(await storage.read("k2", "f")), "abc");
   });
 
   test("NullStorage stores nothing", async () => {
