@@ -30,6 +30,7 @@ import { workerOptionsOf } from "./_runner_options.ts";
 import type { Runner, TaskMonitorInfo } from "./runner.ts";
 import { OUT_OF_MEMORY, type RuntimeAdapter, type WorkerHandle } from "./runtime/adapter.ts";
 import { type Outcome, Outcomes } from "./_outcomes.ts";
+import { Results } from "./_results.ts";
 
 /** Which backend a pool serves; decides where workers run and what they are sent. */
 export type PoolKind = "thread" | "spawn" | "fork";
@@ -155,7 +156,7 @@ export class PoolRunner implements Runner {
   #queue: Job[] = [];
   readonly #running = new Map<number, Running>();
   readonly #outcomes = new Outcomes();
-  readonly #results = new Map<string, TaskResult>();
+  readonly #results = new Results();
   #nextId = 1;
   #closed = false;
   #pumpScheduled = false;
@@ -455,7 +456,7 @@ export class PoolRunner implements Runner {
     const { task } = job;
     const deps: Array<[string, TaskResult]> = [];
     for (const dep of taskDependencies(task)) {
-      const result = getTaskResult(dep) ?? this.#results.get(dep.cacheKey);
+      const result = getTaskResult(dep) ?? this.#results.find(dep);
       if (result === undefined && job.useCache) continue; // a cached task's deps are not run
       if (result === undefined) {
         throw new RunnerError(
@@ -504,7 +505,7 @@ export class PoolRunner implements Runner {
   #succeed(running: Running, result: TaskResult): void {
     if (this.#running.get(running.id) !== running) return;
     this.#running.delete(running.id);
-    this.#results.set(running.task.cacheKey, result);
+    this.#results.set(running.task, result);
     this.#outcomes.push([running.task, result.meta]);
   }
 
@@ -565,15 +566,11 @@ export class PoolRunner implements Runner {
   }
 
   getResult(task: Task): TaskResult {
-    const result = this.#results.get(task.cacheKey);
-    if (result === undefined) {
-      throw new RunnerError(`Cannot get the result of ${task}: this runner holds no result for it`);
-    }
-    return result;
+    return this.#results.get(task);
   }
 
   removeResults(tasks: Task[]): void {
-    for (const task of tasks) this.#results.delete(task.cacheKey);
+    this.#results.remove(tasks);
   }
 
   // Subprocesses: their own CPU and RSS since the last look. Threads share

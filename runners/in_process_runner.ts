@@ -11,6 +11,7 @@ import { executeTask } from "./_execute.ts";
 import type { Runner, TaskMonitorInfo } from "./runner.ts";
 import type { RuntimeAdapter } from "./runtime/adapter.ts";
 import { type Outcome, Outcomes } from "./_outcomes.ts";
+import { Results } from "./_results.ts";
 
 interface Job {
   task: Task;
@@ -41,7 +42,7 @@ export class InProcessRunner implements Runner {
   #queueHead = 0;
   readonly #running = new Set<Running>();
   readonly #outcomes = new Outcomes();
-  readonly #results = new Map<string, TaskResult>();
+  readonly #results = new Results();
   #pumpScheduled = false;
   #cpuSample = { micros: 0, at: -Infinity };
 
@@ -96,7 +97,7 @@ export class InProcessRunner implements Runner {
     executeTask(job.task, job.name, job.useCache, env, () => running.status = "loading").then(
       (result) => {
         if (!this.#running.delete(running)) return; // stopped: already reported as failed
-        this.#results.set(job.task.cacheKey, result);
+        this.#results.set(job.task, result);
         this.#finish([job.task, result.meta]);
       },
       (error: unknown) => {
@@ -144,15 +145,11 @@ export class InProcessRunner implements Runner {
   }
 
   getResult(task: Task): TaskResult {
-    const result = this.#results.get(task.cacheKey);
-    if (result === undefined) {
-      throw new RunnerError(`Cannot get the result of ${task}: this runner holds no result for it`);
-    }
-    return result;
+    return this.#results.get(task);
   }
 
   removeResults(tasks: Task[]): void {
-    for (const task of tasks) this.#results.delete(task.cacheKey);
+    this.#results.remove(tasks);
   }
 
   getTaskInfos(): TaskMonitorInfo[] {
