@@ -6,7 +6,26 @@
 import type { Task, TaskResult, TaskType } from "../core/task.ts";
 import type { Storage } from "../storage/storage.ts";
 
-/** Decides the format of cached results; `Storage` decides where they live. */
+/**
+ * Decides the format of cached results; `Storage` decides where they live.
+
+ * @example
+ * ```ts
+ * import type { Cache } from "./cache.ts";
+ * import { JsonCache } from "./json_cache.ts";
+ * import { MemoryStorage } from "../storage/memory_storage.ts";
+ * import { task } from "../core/task.ts";
+ * import assert from "node:assert/strict";
+ * const cache: Cache = new JsonCache();
+ * const storage = new MemoryStorage();
+ * const t = task({ name: "DocCacheInterface", run: () => 0 })({});
+ * await cache.save(storage, t, { value: [1, 2], meta: { start: null, durationMs: 0 } });
+ * assert.equal(await cache.isCached(storage, t), true);
+ * assert.equal((await cache.loadTask(storage, t.type, t.cacheKey)).cacheKey, t.cacheKey);
+ * await cache.delete(storage, t);
+ * assert.equal(await cache.isCached(storage, t), false);
+ * ```
+ */
 export interface Cache {
   /** The storage key of `task`'s entry. */
   cacheKey(task: Task): string;

@@ -20,7 +20,19 @@ import type { RunObserver } from "./observer.ts";
 import { Task, type TaskType } from "./task.ts";
 import type { LabContext } from "./task.ts";
 
-/** Options of the live task table. */
+/**
+ * Options of the live task table.
+
+ * @example
+ * ```ts
+ * import { Lab, type TopOptions } from "./lab.ts";
+ * import { task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ * const top: TopOptions = { format: "{name} {status} {cpu}", sort: "-cpu", n: 5 };
+ * const one = task({ name: "DocTopOptions", run: () => 1 });
+ * assert.equal(await new Lab({ storage: null }).runTask(one({}), { progress: false, top }), 1);
+ * ```
+ */
 export interface TopOptions {
   /** Columns to show, e.g. `"{name} {status} {pid} {cpu} {rss}"`. */
   format?: string;
@@ -44,7 +56,19 @@ export interface TopOptions {
 // deno-lint-ignore no-explicit-any
 export type ResultOf<T> = T extends Task<any, infer R> ? R : never;
 
-/** What `new Lab()` takes. */
+/**
+ * What `new Lab()` takes.
+
+ * @example
+ * ```ts
+ * import { Lab, type LabOptions } from "./lab.ts";
+ * import assert from "node:assert/strict";
+ * const options: LabOptions = { storage: null, runner: "async", maxWorkers: 4, continueOnFailure: false };
+ * const lab = new Lab(options);
+ * assert.equal(lab.maxWorkers, 4);
+ * assert.equal(lab.continueOnFailure, false);
+ * ```
+ */
 export interface LabOptions {
   /** A directory for LocalStorage, a Storage, or null to cache nothing. Default `labtech_storage`. */
   storage?: string | Storage | null;
@@ -58,7 +82,19 @@ export interface LabOptions {
   continueOnFailure?: boolean;
 }
 
-/** What `runTasks` takes. */
+/**
+ * What `runTasks` takes.
+
+ * @example
+ * ```ts
+ * import { Lab, type RunOptions } from "./lab.ts";
+ * import { task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ * const options: RunOptions = { bustCache: true, progress: false, top: false };
+ * const one = task({ name: "DocRunOptions", run: () => 1 });
+ * assert.equal(await new Lab({ storage: null }).runTask(one({}), options), 1);
+ * ```
+ */
 export interface RunOptions {
   /** Run every task again instead of loading cached results. */
   bustCache?: boolean;

@@ -5,10 +5,33 @@
  * @module
  */
 
-/** Severity of a log line. */
+/**
+ * Severity of a log line.
+
+ * @example
+ * ```ts
+ * import type { LogLevel } from "./logger.ts";
+ * import assert from "node:assert/strict";
+ * const levels: LogLevel[] = ["debug", "info", "warn", "error"];
+ * assert.equal(levels.length, 4);
+ * ```
+ */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-/** A log line on its way to the sink. */
+/**
+ * A log line on its way to the sink.
+
+ * @example
+ * ```ts
+ * import { emitLog, type LogRecord, setLogSink } from "./logger.ts";
+ * import assert from "node:assert/strict";
+ * const records: LogRecord[] = [];
+ * const previous = setLogSink((record) => records.push(record));
+ * emitLog({ level: "info", source: "Experiment[03]", message: "done" });
+ * setLogSink(previous);
+ * assert.equal(records[0]?.source, "Experiment[03]");
+ * ```
+ */
 export interface LogRecord {
   level: LogLevel;
   /** Who wrote it: `labtech` or a task name such as `Experiment[03]`. */
@@ -16,10 +39,39 @@ export interface LogRecord {
   message: string;
 }
 
-/** Receives every log line; replace it with {@linkcode setLogSink}. */
+/**
+ * Receives every log line; replace it with {@linkcode setLogSink}.
+
+ * @example
+ * ```ts
+ * import { createLogger, type LogSink, setLogSink } from "./logger.ts";
+ * import assert from "node:assert/strict";
+ * const lines: string[] = [];
+ * const sink: LogSink = ({ level, source, message }) => lines.push(`${level} ${source}: ${message}`);
+ * const previous = setLogSink(sink);
+ * createLogger("labtech").error("boom");
+ * setLogSink(previous);
+ * assert.deepEqual(lines, ["error labtech: boom"]);
+ * ```
+ */
 export type LogSink = (record: LogRecord) => void;
 
-/** Writes log lines for one source. */
+/**
+ * Writes log lines for one source.
+
+ * @example
+ * ```ts
+ * import { createLogger, type Logger, type LogRecord, setLogSink } from "./logger.ts";
+ * import assert from "node:assert/strict";
+ * const records: LogRecord[] = [];
+ * const previous = setLogSink((record) => records.push(record));
+ * const logger: Logger = createLogger("Fit[01]");
+ * logger.debug("detail");
+ * logger.warn("slow");
+ * setLogSink(previous);
+ * assert.deepEqual(records.map((r) => r.level), ["debug", "warn"]);
+ * ```
+ */
 export interface Logger {
   /** Detail for debugging; hidden unless the sink shows it. */
   debug(message: string): void;

@@ -5,7 +5,17 @@
  */
 import type { Runner } from "../runners/runner.ts";
 
-/** How one task ended, for progress counts. */
+/**
+ * How one task ended, for progress counts.
+
+ * @example
+ * ```ts
+ * import type { TaskOutcome } from "./observer.ts";
+ * import assert from "node:assert/strict";
+ * const outcome: TaskOutcome = { cached: true, failed: false };
+ * assert.equal(outcome.cached, true);
+ * ```
+ */
 export interface TaskOutcome {
   /** Its result was loaded from the cache. */
   cached: boolean;
@@ -13,7 +23,27 @@ export interface TaskOutcome {
   failed: boolean;
 }
 
-/** Receives a run's progress; the progress bars and task table implement it. */
+/**
+ * Receives a run's progress; the progress bars and task table implement it.
+
+ * @example
+ * ```ts
+ * import type { RunObserver, TaskOutcome } from "./observer.ts";
+ * import assert from "node:assert/strict";
+ * const done: string[] = [];
+ * const observer: RunObserver = {
+ *   start: (totals) => done.push(`start ${[...totals.values()].join()}`),
+ *   add: () => {},
+ *   taskDone: (type: string, outcome: TaskOutcome) => done.push(`${type} ${outcome.cached}`),
+ *   update: () => {},
+ *   end: () => done.push("end"),
+ * };
+ * observer.start(new Map([["Fit", 1]]));
+ * observer.taskDone("Fit", { cached: false, failed: false });
+ * observer.end();
+ * assert.deepEqual(done, ["start 1", "Fit false", "end"]);
+ * ```
+ */
 export interface RunObserver {
   /** The run starts with this many tasks per type name. */
   start(totals: ReadonlyMap<string, number>): void;

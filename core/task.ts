@@ -12,10 +12,40 @@ import type { Logger } from "./logger.ts";
 import { displayText, identityText, normalizeParams, TASK_BRAND, type TaskLike } from "./params.ts";
 import { registerTaskType } from "./registry.ts";
 
-/** Values shared with every task of a run; never part of a task's identity. */
+/**
+ * Values shared with every task of a run; never part of a task's identity.
+
+ * @example
+ * ```ts
+ * import { type LabContext, task } from "./task.ts";
+ * import { Lab } from "./lab.ts";
+ * import assert from "node:assert/strict";
+ * const context: LabContext = { scale: 10 };
+ * const scaled = task({
+ *   name: "DocLabContext",
+ *   run: (p: { x: number }, ctx) => p.x * (ctx.context.scale as number),
+ * });
+ * const lab = new Lab({ storage: null, context });
+ * assert.equal(await lab.runTask(scaled({ x: 2 }), { progress: false }), 20);
+ * ```
+ */
 export type LabContext = Record<string, unknown>;
 
-/** When a result was produced and how long it took. */
+/**
+ * When a result was produced and how long it took.
+
+ * @example
+ * ```ts
+ * import { type ResultMeta, task } from "./task.ts";
+ * import { Lab } from "./lab.ts";
+ * import assert from "node:assert/strict";
+ * const t = task({ name: "DocResultMeta", run: () => 1 })({});
+ * await new Lab({ storage: null }).runTask(t, { progress: false });
+ * const meta: ResultMeta = t.resultMeta!;
+ * assert.ok(meta.start instanceof Date);
+ * assert.equal(typeof meta.durationMs, "number");
+ * ```
+ */
 export interface ResultMeta {
   /** When the run started, or null when unknown. */
   start: Date | null;
@@ -23,7 +53,17 @@ export interface ResultMeta {
   durationMs: number | null;
 }
 
-/** A task's result with its metadata. */
+/**
+ * A task's result with its metadata.
+
+ * @example
+ * ```ts
+ * import type { TaskResult } from "./task.ts";
+ * import assert from "node:assert/strict";
+ * const result: TaskResult<number> = { value: 42, meta: { start: null, durationMs: null } };
+ * assert.equal(result.value, 42);
+ * ```
+ */
 export interface TaskResult<R = unknown> {
   /** The value `run()` returned. */
   value: R;
@@ -86,7 +126,26 @@ export interface RunnerOptions {
   [backend: string]: unknown;
 }
 
-/** What `run()` receives beside its parameters. */
+/**
+ * What `run()` receives beside its parameters.
+
+ * @example
+ * ```ts
+ * import { task, type TaskContext } from "./task.ts";
+ * import { Lab } from "./lab.ts";
+ * import assert from "node:assert/strict";
+ * const seen: string[] = [];
+ * const named = task({
+ *   name: "DocTaskContext",
+ *   run: (_p: Record<string, never>, ctx: TaskContext) => {
+ *     seen.push(ctx.taskName);
+ *     return ctx.signal.aborted;
+ *   },
+ * });
+ * assert.equal(await new Lab({ storage: null }).runTask(named({}), { progress: false }), false);
+ * assert.deepEqual(seen, ["DocTaskContext[00]"]);
+ * ```
+ */
 export interface TaskContext<C extends LabContext = LabContext> {
   /** The Lab's context, after the type's `filterContext`. */
   context: C;
@@ -98,7 +157,24 @@ export interface TaskContext<C extends LabContext = LabContext> {
   taskName: string;
 }
 
-/** What `task()` takes. */
+/**
+ * What `task()` takes.
+
+ * @example
+ * ```ts
+ * import { task, type TaskDefinition } from "./task.ts";
+ * import assert from "node:assert/strict";
+ * const definition: TaskDefinition<{ n: number }, number> = {
+ *   name: "DocTaskDefinition",
+ *   codeVersion: "v2",
+ *   maxParallel: 1,
+ *   run: (p) => p.n + 1,
+ * };
+ * const type = task(definition);
+ * assert.equal(type.maxParallel, 1);
+ * assert.equal(type({ n: 1 }).codeVersion, "v2");
+ * ```
+ */
 export interface TaskDefinition<P, R> {
   /** Stable identity: part of every cache key. Letters, digits, `_`, `.` and `-`. */
   name: string;
@@ -118,7 +194,21 @@ export interface TaskDefinition<P, R> {
   run(params: P, ctx: TaskContext): R | Promise<R>;
 }
 
-/** A task type: call it with parameters to make a task. */
+/**
+ * A task type: call it with parameters to make a task.
+
+ * @example
+ * ```ts
+ * import { task, type TaskType } from "./task.ts";
+ * import assert from "node:assert/strict";
+ * const double: TaskType<{ x: number }, number> = task({
+ *   name: "DocTaskType",
+ *   run: (p: { x: number }) => p.x * 2,
+ * });
+ * assert.equal(double.name, "DocTaskType");
+ * assert.equal(String(double({ x: 3 })), "DocTaskType(x=3)");
+ * ```
+ */
 // Defaults are `any` so that any task type or task fits where no type is named.
 // deno-lint-ignore no-explicit-any
 export interface TaskType<P = any, R = any> {

@@ -8,10 +8,32 @@ import { isTaskLike } from "../core/params.ts";
 import type { Task } from "../core/task.ts";
 import { taskDependencies } from "../core/task.ts";
 
-/** Which way `taskDiagram` lays task types out, from dependents to their dependencies. */
+/**
+ * Which way `taskDiagram` lays task types out, from dependents to their dependencies.
+
+ * @example
+ * ```ts
+ * import { type DiagramDirection, task, taskDiagram } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const direction: DiagramDirection = "LR";
+ * const leaf = task({ name: "DocDiagramDirection", run: (p: { n: number }) => p.n });
+ * assert.match(taskDiagram([leaf({ n: 1 })], { direction }), /direction LR/);
+ * ```
+ */
 export type DiagramDirection = "BT" | "TB" | "RL" | "LR";
 
-/** What `taskDiagram` takes. */
+/**
+ * What `taskDiagram` takes.
+
+ * @example
+ * ```ts
+ * import { task, taskDiagram, type TaskDiagramOptions } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * const options: TaskDiagramOptions = { direction: "TB" };
+ * const leaf = task({ name: "DocTaskDiagramOptions", run: (p: { n: number }) => p.n });
+ * assert.match(taskDiagram([leaf({ n: 1 })], options), /direction TB/);
+ * ```
+ */
 export interface TaskDiagramOptions {
   /** Layout direction, from dependent task types to their dependencies (default `"BT"`). */
   direction?: DiagramDirection;

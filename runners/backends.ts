@@ -7,7 +7,18 @@ import { AsyncRunnerBackend } from "./async.ts";
 import type { RunnerBackend } from "./runner.ts";
 import { SerialRunnerBackend } from "./serial.ts";
 
-/** The runner names a Lab accepts. */
+/**
+ * The runner names a Lab accepts.
+
+ * @example
+ * ```ts
+ * import type { RunnerName } from "./backends.ts";
+ * import { Lab } from "../core/lab.ts";
+ * import assert from "node:assert/strict";
+ * const runner: RunnerName = "thread";
+ * assert.equal(new Lab({ storage: null, runner }).runner, "thread");
+ * ```
+ */
 export type RunnerName = "serial" | "async" | "thread" | "spawn" | "fork";
 
 const BACKENDS: Record<RunnerName, () => Promise<RunnerBackend>> = {

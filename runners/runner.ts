@@ -7,7 +7,21 @@
 import type { LabContext, ResultMeta, Task, TaskResult } from "../core/task.ts";
 import type { Storage } from "../storage/storage.ts";
 
-/** What a backend is given to build a runner for one `runTasks` call. */
+/**
+ * What a backend is given to build a runner for one `runTasks` call.
+
+ * @example
+ * ```ts
+ * import type { RunnerBuildOptions } from "./runner.ts";
+ * import { SerialRunnerBackend } from "./serial.ts";
+ * import { NullStorage } from "../storage/null_storage.ts";
+ * import assert from "node:assert/strict";
+ * const options: RunnerBuildOptions = { context: {}, storage: new NullStorage(), maxWorkers: null };
+ * const runner = await new SerialRunnerBackend().buildRunner(options);
+ * assert.equal(runner.capacity, 1);
+ * await runner.close();
+ * ```
+ */
 export interface RunnerBuildOptions {
   /** The Lab's full context. */
   context: LabContext;
@@ -17,13 +31,54 @@ export interface RunnerBuildOptions {
   maxWorkers: number | null;
 }
 
-/** Builds runners; one of these is what `Lab`'s `runner` option names. */
+/**
+ * Builds runners; one of these is what `Lab`'s `runner` option names.
+
+ * @example
+ * ```ts
+ * import type { RunnerBackend } from "./runner.ts";
+ * import { SerialRunnerBackend } from "./serial.ts";
+ * import { Lab } from "../core/lab.ts";
+ * import { task } from "../core/task.ts";
+ * import assert from "node:assert/strict";
+ * const built: number[] = [];
+ * const backend: RunnerBackend = {
+ *   buildRunner(options) {
+ *     built.push(options.maxWorkers ?? 0);
+ *     return new SerialRunnerBackend().buildRunner(options);
+ *   },
+ * };
+ * const one = task({ name: "DocRunnerBackend", run: () => 1 });
+ * const lab = new Lab({ storage: null, runner: backend, maxWorkers: 3 });
+ * assert.equal(await lab.runTask(one({}), { progress: false }), 1);
+ * assert.deepEqual(built, [3]);
+ * ```
+ */
 export interface RunnerBackend {
   /** Builds the runner for one run. */
   buildRunner(options: RunnerBuildOptions): Runner | Promise<Runner>;
 }
 
-/** One running task, for the live task table. */
+/**
+ * One running task, for the live task table.
+
+ * @example
+ * ```ts
+ * import type { TaskMonitorInfo } from "./runner.ts";
+ * import assert from "node:assert/strict";
+ * const info: TaskMonitorInfo = {
+ *   name: "Fit[03]",
+ *   status: "running",
+ *   pid: 4242,
+ *   threadId: null,
+ *   start: new Date(0),
+ *   cpuPercent: 97.5,
+ *   rssBytes: 2 ** 27,
+ *   children: 0,
+ * };
+ * assert.equal(info.status, "running");
+ * ```
+ */
 export interface TaskMonitorInfo {
   /** The task's name in logs, such as `Experiment[03]`. */
   name: string;
@@ -46,6 +101,30 @@ export interface TaskMonitorInfo {
 /**
  * Runs submitted tasks. The Lab submits no more tasks than the runner can
  * start, so `cancel` takes effect at once.
+
+ * @example
+ * ```ts
+ * import type { Runner } from "./runner.ts";
+ * import { SerialRunnerBackend } from "./serial.ts";
+ * import { NullStorage } from "../storage/null_storage.ts";
+ * import { task } from "../core/task.ts";
+ * import assert from "node:assert/strict";
+ * const runner: Runner = await new SerialRunnerBackend().buildRunner({
+ *   context: {},
+ *   storage: new NullStorage(),
+ *   maxWorkers: null,
+ * });
+ * const t = task({ name: "DocRunnerInterface", run: () => "done" })({});
+ * runner.submitTask(t, "DocRunnerInterface[00]", false);
+ * assert.equal(runner.pendingTaskCount(), 1);
+ * const [[returned, meta]] = await runner.wait({ timeoutMs: 1000 }) as [[typeof t, unknown]];
+ * assert.equal(returned, t);
+ * assert.ok(!(meta instanceof Error));
+ * assert.equal(runner.getResult(t).value, "done");
+ * runner.removeResults([t]);
+ * assert.equal(runner.pendingTaskCount(), 0);
+ * await runner.close();
+ * ```
  */
 export interface Runner {
   /**

@@ -10,6 +10,19 @@ import { StorageError } from "../core/errors.ts";
  *
  * A storage may add `writeEntry` to write a whole entry atomically; caches use
  * it when present, so an entry becomes visible only once complete.
+
+ * @example
+ * ```ts
+ * import type { Storage } from "./storage.ts";
+ * import { MemoryStorage } from "./memory_storage.ts";
+ * import assert from "node:assert/strict";
+ * const storage: Storage = new MemoryStorage();
+ * await storage.write("Fit__abc", "data.json", new TextEncoder().encode("1"));
+ * assert.deepEqual(await storage.findKeys(), ["Fit__abc"]);
+ * assert.equal(new TextDecoder().decode(await storage.read("Fit__abc", "data.json")), "1");
+ * await storage.delete("Fit__abc");
+ * assert.equal(await storage.exists("Fit__abc"), false);
+ * ```
  */
 export interface Storage {
   /** Keys of every complete entry. */

@@ -4,7 +4,17 @@
  * @module
  */
 
-/** A runtime labtech supports. */
+/**
+ * A runtime labtech supports.
+
+ * @example
+ * ```ts
+ * import { detectRuntime, type RuntimeName } from "./detect.ts";
+ * import assert from "node:assert/strict";
+ * const runtime: RuntimeName = detectRuntime();
+ * assert.ok(["node", "deno", "bun"].includes(runtime));
+ * ```
+ */
 export type RuntimeName = "node" | "deno" | "bun";
 
 let detected: RuntimeName | undefined;
