@@ -1,8 +1,24 @@
 /** Shared test helpers: temporary directories and log capture. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { type LogRecord, setLogSink } from "../mod.ts";
+
+/**
+ * The repository root: LABTECH_REPO_ROOT, else the nearest directory above
+ * this file (in tests/ or npm/esm/tests/) holding deno.json.
+ */
+export function repoRoot(): string {
+  const fromEnv = process.env.LABTECH_REPO_ROOT;
+  if (fromEnv) return fromEnv;
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here;; dir = dirname(dir)) {
+    if (existsSync(join(dir, "deno.json"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`Cannot find deno.json above ${here}`);
+  }
+}
 
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir(prefix = "labtech-test-"): { dir: string; cleanup: () => void } {

@@ -10,19 +10,10 @@ import process from "node:process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../core/version.ts";
+import { repoRoot } from "./_helpers.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const compiled = import.meta.url.endsWith(".js");
-
-/** The repository root: LABTECH_REPO_ROOT, else the nearest directory above holding deno.json. */
-function repoRoot(): string {
-  const fromEnv = process.env.LABTECH_REPO_ROOT;
-  if (fromEnv) return fromEnv;
-  for (let dir = here;; dir = dirname(dir)) {
-    if (existsSync(join(dir, "deno.json"))) return dir;
-    if (dirname(dir) === dir) throw new Error(`Cannot find deno.json above ${here}`);
-  }
-}
 
 const root = repoRoot();
 const readJson = (path: string) => JSON.parse(readFileSync(path, "utf8"));

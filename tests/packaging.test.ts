@@ -27,19 +27,11 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { repoRoot } from "./_helpers.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const compiled = import.meta.url.endsWith(".js");
 const TIMEOUT = 180_000;
-
-function repoRoot(): string {
-  const fromEnv = process.env.LABTECH_REPO_ROOT;
-  if (fromEnv) return fromEnv;
-  for (let dir = here;; dir = dirname(dir)) {
-    if (existsSync(join(dir, "deno.json"))) return dir;
-    if (dirname(dir) === dir) throw new Error(`Cannot find deno.json above ${here}`);
-  }
-}
 
 const root = repoRoot();
 
