@@ -17,7 +17,7 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { StorageError, TaskNotFound } from "../core/errors.ts";
-import { type Storage, validateName } from "./storage.ts";
+import { type Storage, type StorageDescription, validateName } from "../core/storage.ts";
 
 let tempCounter = 0;
 
@@ -56,6 +56,16 @@ export class LocalStorage implements Storage {
       throw new TypeError("Cannot create LocalStorage as dir must be a non-empty string");
     }
     this.dir = resolve(dir);
+  }
+
+  /**
+   * Describes this storage for a worker or another machine, which reopens it
+   * from its directory (for a shared filesystem, the same path everywhere).
+   *
+   * @returns `{ kind: "local", dir }` with the absolute directory.
+   */
+  describe(): StorageDescription {
+    return { kind: "local", dir: this.dir };
   }
 
   #ensureDir(): void {

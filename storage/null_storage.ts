@@ -6,7 +6,7 @@
  * @module
  */
 import { TaskNotFound } from "../core/errors.ts";
-import type { Storage } from "./storage.ts";
+import type { Storage, StorageDescription } from "../core/storage.ts";
 
 /**
  * Stores nothing and finds nothing. A Lab with `storage: null` uses it and
@@ -23,6 +23,18 @@ import type { Storage } from "./storage.ts";
  * ```
  */
 export class NullStorage implements Storage {
+  /** Always true: a NullStorage keeps nothing, so results are never serialised. */
+  readonly storesNothing = true;
+
+  /**
+   * Describes this storage for a worker, which reopens it as a NullStorage.
+   *
+   * @returns `{ kind: "null" }`.
+   */
+  describe(): StorageDescription {
+    return { kind: "null" };
+  }
+
   async findKeys(): Promise<string[]> {
     return [];
   }

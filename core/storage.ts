@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { StorageError } from "../core/errors.ts";
+import { StorageError } from "./errors.ts";
 
 /**
  * Where cache entries live: one entry per cache key, a few named files each.
@@ -14,7 +14,7 @@ import { StorageError } from "../core/errors.ts";
  * @example
  * ```ts
  * import type { Storage } from "./storage.ts";
- * import { MemoryStorage } from "./memory_storage.ts";
+ * import { MemoryStorage } from "../storage/memory_storage.ts";
  * import assert from "node:assert/strict";
  * const storage: Storage = new MemoryStorage();
  * await storage.write("Fit__abc", "data.json", new TextEncoder().encode("1"));
@@ -37,6 +37,37 @@ export interface Storage {
   delete(key: string): Promise<void>;
   /** Optional: writes all files of an entry at once, replacing any old entry atomically. */
   writeEntry?(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void>;
+  /**
+   * Optional: a plain description from which another thread, process or
+   * machine reopens this storage (`openStorage`). Workers then load and save
+   * results themselves; without it (or when it returns null) loading and
+   * saving happen on the Lab's side.
+   */
+  describe?(): StorageDescription | null;
+  /** Optional: true for a storage that keeps nothing, so results are never serialised. */
+  readonly storesNothing?: boolean;
+}
+
+/**
+ * A plain, JSON-serialisable description of a storage that can be reopened
+ * elsewhere: `kind` names the opener (`"local"`, `"null"`, or one a module
+ * registered with `registerStorageKind`), the rest are its options.
+ *
+ * @example
+ * ```ts
+ * import type { StorageDescription } from "./storage.ts";
+ * import { LocalStorage } from "../storage/local_storage.ts";
+ * import assert from "node:assert/strict";
+ * const description: StorageDescription | null = new LocalStorage("lab_storage").describe();
+ * assert.equal(description?.kind, "local");
+ * assert.equal(JSON.parse(JSON.stringify(description)).kind, "local");
+ * ```
+ */
+export interface StorageDescription {
+  /** Which opener turns it back into a storage. */
+  readonly kind: string;
+  /** The opener's options: plain data only. */
+  readonly [option: string]: unknown;
 }
 
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
