@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { runCacheCli } from "./observe/cache_cli.ts";
-import { loadRuntimeAdapter } from "./runners/runtime/adapter.ts";
+import { runCacheCli } from "./cli/cache_cli.ts";
+import { loadRuntimeAdapter } from "./runtime/adapter.ts";
 
 const adapter = await loadRuntimeAdapter();
 adapter.setExitCode(

@@ -40,13 +40,7 @@ export {
   type TaskType,
   type WorkerRunnerOptions,
 } from "./core/task.ts";
-export {
-  Lab,
-  type LabOptions,
-  type ResultOf,
-  type RunOptions,
-  type TopOptions,
-} from "./core/lab.ts";
+export { Lab, type LabOptions, type ResultOf, type RunOptions } from "./lab/lab.ts";
 export {
   createLogger,
   type Logger,
@@ -55,31 +49,26 @@ export {
   type LogSink,
   setLogSink,
 } from "./core/logger.ts";
-export type { RunObserver, TaskOutcome } from "./core/observer.ts";
+export type { DisplayOptions, RunObserver, TaskOutcome, TopOptions } from "./core/observer.ts";
 export {
   type DiagramDirection,
   displayTaskDiagram,
   taskDiagram,
   type TaskDiagramOptions,
 } from "./observe/diagram.ts";
-export type { Cache } from "./caches/cache.ts";
+export type { Cache } from "./core/cache.ts";
 export { StructuredCache } from "./caches/structured_cache.ts";
 export { JsonCache } from "./caches/json_cache.ts";
 export { NullCache } from "./caches/null_cache.ts";
-export type { Storage } from "./storage/storage.ts";
+export type { Storage } from "./core/storage.ts";
 export { LocalStorage } from "./storage/local_storage.ts";
 export { MemoryStorage } from "./storage/memory_storage.ts";
 export { NullStorage } from "./storage/null_storage.ts";
-export type {
-  Runner,
-  RunnerBackend,
-  RunnerBuildOptions,
-  TaskMonitorInfo,
-} from "./runners/runner.ts";
+export type { Runner, RunnerBackend, RunnerBuildOptions, TaskMonitorInfo } from "./core/runner.ts";
 export type { RunnerName } from "./runners/backends.ts";
 export { SerialRunnerBackend } from "./runners/serial.ts";
 export { AsyncRunnerBackend } from "./runners/async.ts";
 export { ThreadRunnerBackend } from "./runners/thread.ts";
 export { SpawnRunnerBackend } from "./runners/spawn.ts";
 export { ForkRunnerBackend } from "./runners/fork.ts";
-export { detectRuntime, type RuntimeName } from "./runners/runtime/detect.ts";
+export { detectRuntime, type RuntimeName } from "./runtime/detect.ts";

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Packr } from "msgpackr";
-import { detectRuntime } from "../runners/runtime/detect.ts";
+import { detectRuntime } from "../runtime/detect.ts";
 
 // Sources run as .ts on Deno and Bun, as compiled .js on Node.
 const EXT = import.meta.url.endsWith(".js") ? ".js" : ".ts";

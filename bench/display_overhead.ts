@@ -10,9 +10,8 @@
  * @module
  */
 import process from "node:process";
-import { Lab, type RunnerName, type RunOptions, task } from "../mod.ts";
-import { setObserverFactory } from "../core/lab.ts";
-import { loadRuntimeAdapter, type RuntimeAdapter } from "../runners/runtime/adapter.ts";
+import { Lab, type RunnerName, type RunObserver, task } from "../mod.ts";
+import { loadRuntimeAdapter, type RuntimeAdapter } from "../runtime/adapter.ts";
 import { RunDisplay } from "../observe/run_display.ts";
 import { PlainLinesOutput } from "../observe/plain_lines.ts";
 import { resolveTopOptions } from "../observe/task_table.ts";
@@ -27,21 +26,20 @@ const adapter = await loadRuntimeAdapter();
 const discard = { ...adapter, write: () => {}, terminalColumns: () => 120 } as RuntimeAdapter;
 
 type Mode = "off" | "plain" | "terminal";
-function install(mode: Mode): void {
-  setObserverFactory((options: RunOptions) => {
-    if (mode === "off") return null;
-    const table = resolveTopOptions(options.top);
-    const output = mode === "plain" ? new PlainLinesOutput(() => {}) : new TerminalOutput(discard);
-    return new RunDisplay(output, { progress: true, table });
-  });
+function observerFor(mode: Exclude<Mode, "off">): RunObserver {
+  const table = resolveTopOptions(true);
+  const output = mode === "plain" ? new PlainLinesOutput(() => {}) : new TerminalOutput(discard);
+  return new RunDisplay(output, { progress: true, table });
 }
 
 async function once(mode: Mode, round: number): Promise<number> {
-  install(mode);
   const lab = new Lab({ storage: null, runner, maxWorkers: 4 });
   const tasks = Array.from({ length: N }, (_, i) => trivial({ i, r: round }));
   const started = performance.now();
-  await lab.runTasks(tasks, { progress: true, top: true });
+  await lab.runTasks(
+    tasks,
+    mode === "off" ? { progress: false, top: false } : { observer: observerFor(mode) },
+  );
   return (performance.now() - started) / N * 1000; // µs per task
 }
 

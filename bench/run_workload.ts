@@ -14,8 +14,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { Lab, type RunOptions, type Task } from "../mod.ts";
 import type { RunnerName } from "../runners/backends.ts";
-import { loadRuntimeAdapter } from "../runners/runtime/adapter.ts";
-import { detectRuntime } from "../runners/runtime/detect.ts";
+import { loadRuntimeAdapter } from "../runtime/adapter.ts";
+import { detectRuntime } from "../runtime/detect.ts";
 import { fsLimits, ipcRoundTrip, workerRoundTrip } from "./_primitives.ts";
 import {
   big,

@@ -1,6 +1,6 @@
 /** Resolves a task type's cache option to a Cache. */
 import type { TaskType } from "../core/task.ts";
-import type { Cache } from "./cache.ts";
+import type { Cache } from "../core/cache.ts";
 import { NullCache } from "./null_cache.ts";
 import { StructuredCache } from "./structured_cache.ts";
 

@@ -4,9 +4,9 @@ import { fromStored, storedTaskText } from "../core/params.ts";
 import { findTaskType } from "../core/registry.ts";
 import { makeTaskWithVersion, type Task, type TaskResult, type TaskType } from "../core/task.ts";
 import { VERSION } from "../core/version.ts";
-import { detectRuntime } from "../runners/runtime/detect.ts";
-import type { Storage } from "../storage/storage.ts";
-import type { Cache } from "./cache.ts";
+import { detectRuntime } from "../runtime/detect.ts";
+import type { Storage } from "../core/storage.ts";
+import type { Cache } from "../core/cache.ts";
 
 /** The name of the metadata file in every entry. */
 export const METADATA_FILE = "metadata.json";

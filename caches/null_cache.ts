@@ -5,8 +5,8 @@
  */
 import { TaskNotFound } from "../core/errors.ts";
 import type { Task, TaskResult, TaskType } from "../core/task.ts";
-import type { Storage } from "../storage/storage.ts";
-import type { Cache } from "./cache.ts";
+import type { Storage } from "../core/storage.ts";
+import type { Cache } from "../core/cache.ts";
 
 /**
  * Never stores or finds anything: tasks of a type with `cache: null` always run.

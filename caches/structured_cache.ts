@@ -9,7 +9,7 @@ import { CacheError } from "../core/errors.ts";
 import type { Task } from "../core/task.ts";
 import { LocalStorage } from "../storage/local_storage.ts";
 import { MemoryStorage } from "../storage/memory_storage.ts";
-import type { Storage } from "../storage/storage.ts";
+import type { Storage } from "../core/storage.ts";
 import { checkEncodable } from "./_encodable.ts";
 import { FileCache } from "./_file_cache.ts";
 

@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { LocalStorage } from "../storage/local_storage.ts";
-import { formatBytes, formatSeconds, truncate } from "./_format.ts";
+import { formatBytes, formatSeconds, truncate } from "../observe/_format.ts";
 
 /** Where the CLI writes. */
 export interface CliIO {

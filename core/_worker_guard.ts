@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { LabError } from "../core/errors.ts";
+import { LabError } from "./errors.ts";
 
 const KEY = Symbol.for("labtech.workerState");
 

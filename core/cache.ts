@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { Task, TaskResult, TaskType } from "../core/task.ts";
-import type { Storage } from "../storage/storage.ts";
+import type { Task, TaskResult, TaskType } from "./task.ts";
+import type { Storage } from "./storage.ts";
 
 /**
  * Decides the format of cached results; `Storage` decides where they live.
@@ -12,9 +12,9 @@ import type { Storage } from "../storage/storage.ts";
  * @example
  * ```ts
  * import type { Cache } from "./cache.ts";
- * import { JsonCache } from "./json_cache.ts";
+ * import { JsonCache } from "../caches/json_cache.ts";
  * import { MemoryStorage } from "../storage/memory_storage.ts";
- * import { task } from "../core/task.ts";
+ * import { task } from "./task.ts";
  * import assert from "node:assert/strict";
  * const cache: Cache = new JsonCache();
  * const storage = new MemoryStorage();

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Runner } from "../runners/runner.ts";
+import type { Runner } from "./runner.ts";
 
 /**
  * How one task ended, for progress counts.
@@ -55,4 +55,50 @@ export interface RunObserver {
   update(runner: Runner): void;
   /** The run ended (successfully or not). */
   end(): void;
+}
+
+/**
+ * Options of the live task table.
+
+ * @example
+ * ```ts
+ * import type { TopOptions } from "./observer.ts";
+ * import { Lab } from "../lab/lab.ts";
+ * import { task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ * const top: TopOptions = { format: "{name} {status} {cpu}", sort: "-cpu", n: 5 };
+ * const one = task({ name: "DocTopOptions", run: () => 1 });
+ * assert.equal(await new Lab({ storage: null }).runTask(one({}), { progress: false, top }), 1);
+ * ```
+ */
+export interface TopOptions {
+  /** Columns to show, e.g. `"{name} {status} {pid} {cpu} {rss}"`. */
+  format?: string;
+  /** Field to sort by; prefix `-` for reverse. Default: oldest first. */
+  sort?: string;
+  /** How many rows to show (default 10). */
+  n?: number;
+}
+
+/**
+ * What a run shows while it goes: the display options of `RunOptions`.
+ *
+ * @example
+ * ```ts
+ * import type { DisplayOptions } from "./observer.ts";
+ * import { Lab } from "../lab/lab.ts";
+ * import { task } from "./task.ts";
+ * import assert from "node:assert/strict";
+ * const quiet: DisplayOptions = { progress: false, top: false };
+ * const one = task({ name: "DocDisplayOptions", run: () => 1 });
+ * assert.equal(await new Lab({ storage: null }).runTask(one({}), quiet), 1);
+ * ```
+ */
+export interface DisplayOptions {
+  /** Show progress (default true). */
+  progress?: boolean;
+  /** Show the live task table (default true), or its options. */
+  top?: boolean | TopOptions;
+  /** Show progress as a notebook display (default: detected, in Deno's Jupyter kernel). */
+  notebook?: boolean;
 }

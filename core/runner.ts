@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { LabContext, ResultMeta, Task, TaskResult } from "../core/task.ts";
-import type { Storage } from "../storage/storage.ts";
+import type { LabContext, ResultMeta, Task, TaskResult } from "./task.ts";
+import type { Storage } from "./storage.ts";
 
 /**
  * What a backend is given to build a runner for one `runTasks` call.
@@ -13,7 +13,7 @@ import type { Storage } from "../storage/storage.ts";
  * @example
  * ```ts
  * import type { RunnerBuildOptions } from "./runner.ts";
- * import { SerialRunnerBackend } from "./serial.ts";
+ * import { SerialRunnerBackend } from "../runners/serial.ts";
  * import { NullStorage } from "../storage/null_storage.ts";
  * import assert from "node:assert/strict";
  * const options: RunnerBuildOptions = { context: {}, storage: new NullStorage(), maxWorkers: null };
@@ -37,9 +37,9 @@ export interface RunnerBuildOptions {
  * @example
  * ```ts
  * import type { RunnerBackend } from "./runner.ts";
- * import { SerialRunnerBackend } from "./serial.ts";
- * import { Lab } from "../core/lab.ts";
- * import { task } from "../core/task.ts";
+ * import { SerialRunnerBackend } from "../runners/serial.ts";
+ * import { Lab } from "../lab/lab.ts";
+ * import { task } from "./task.ts";
  * import assert from "node:assert/strict";
  * const built: number[] = [];
  * const backend: RunnerBackend = {
@@ -105,9 +105,9 @@ export interface TaskMonitorInfo {
  * @example
  * ```ts
  * import type { Runner } from "./runner.ts";
- * import { SerialRunnerBackend } from "./serial.ts";
+ * import { SerialRunnerBackend } from "../runners/serial.ts";
  * import { NullStorage } from "../storage/null_storage.ts";
- * import { task } from "../core/task.ts";
+ * import { task } from "./task.ts";
  * import assert from "node:assert/strict";
  * const runner: Runner = await new SerialRunnerBackend().buildRunner({
  *   context: {},

@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { Cache } from "../caches/cache.ts";
+import type { Cache } from "./cache.ts";
 import { callerModuleUrl } from "./_call_site.ts";
 import { TaskError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
@@ -18,7 +18,7 @@ import { registerTaskType } from "./registry.ts";
  * @example
  * ```ts
  * import { type LabContext, task } from "./task.ts";
- * import { Lab } from "./lab.ts";
+ * import { Lab } from "../lab/lab.ts";
  * import assert from "node:assert/strict";
  * const context: LabContext = { scale: 10 };
  * const scaled = task({
@@ -37,7 +37,7 @@ export type LabContext = Record<string, unknown>;
  * @example
  * ```ts
  * import { type ResultMeta, task } from "./task.ts";
- * import { Lab } from "./lab.ts";
+ * import { Lab } from "../lab/lab.ts";
  * import assert from "node:assert/strict";
  * const t = task({ name: "DocResultMeta", run: () => 1 })({});
  * await new Lab({ storage: null }).runTask(t, { progress: false });
@@ -132,7 +132,7 @@ export interface RunnerOptions {
  * @example
  * ```ts
  * import { task, type TaskContext } from "./task.ts";
- * import { Lab } from "./lab.ts";
+ * import { Lab } from "../lab/lab.ts";
  * import assert from "node:assert/strict";
  * const seen: string[] = [];
  * const named = task({

@@ -1,6 +1,6 @@
 /** The graph of unique tasks (by cache key) reachable from a run's tasks. */
-import { LabError } from "./errors.ts";
-import { type Task, taskDependencies } from "./task.ts";
+import { LabError } from "../core/errors.ts";
+import { type Task, taskDependencies } from "../core/task.ts";
 
 /** One unique task in a run, shared by every object with its cache key. */
 export interface GraphNode {

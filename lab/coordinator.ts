@@ -5,14 +5,14 @@
  */
 import { cacheOf } from "../caches/_default_cache.ts";
 import { FileCache } from "../caches/_file_cache.ts";
-import type { Runner } from "../runners/runner.ts";
+import type { Runner } from "../core/runner.ts";
 import { NullStorage } from "../storage/null_storage.ts";
-import type { Storage } from "../storage/storage.ts";
+import type { Storage } from "../core/storage.ts";
 import type { GraphNode } from "./_graph.ts";
-import { LabError } from "./errors.ts";
-import { labLogger } from "./logger.ts";
-import type { RunObserver } from "./observer.ts";
-import { setTaskResult, type TaskType } from "./task.ts";
+import { LabError } from "../core/errors.ts";
+import { labLogger } from "../core/logger.ts";
+import type { RunObserver } from "../core/observer.ts";
+import { setTaskResult, type TaskType } from "../core/task.ts";
 
 type State = "unplanned" | "waiting" | "ready" | "submitted" | "done" | "failed" | "skipped";
 
@@ -41,7 +41,7 @@ const WAIT_SLICE_MS = 200;
 const LIST_STORAGE_FROM = 64;
 
 /** Drives one run to completion; `interrupt()` cancels, a second call stops. */
-export class Run {
+export class Coordinator {
   readonly #runner: Runner;
   readonly #settings: RunSettings;
   readonly #states = new Map<GraphNode, NodeState>();

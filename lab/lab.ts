@@ -5,42 +5,20 @@
  */
 import { cacheOf } from "../caches/_default_cache.ts";
 import { resolveBackend, type RunnerName } from "../runners/backends.ts";
-import type { RunnerBackend } from "../runners/runner.ts";
-import { loadRuntimeAdapter } from "../runners/runtime/adapter.ts";
-import { assertNotImportingInWorker } from "../runners/_worker_guard.ts";
+import type { RunnerBackend } from "../core/runner.ts";
+import { loadRuntimeAdapter } from "../runtime/adapter.ts";
+import { assertNotImportingInWorker } from "../core/_worker_guard.ts";
 import { LocalStorage } from "../storage/local_storage.ts";
 import { NullStorage } from "../storage/null_storage.ts";
-import type { Storage } from "../storage/storage.ts";
+import type { Storage } from "../core/storage.ts";
 import { createRunDisplay } from "../observe/run_display.ts";
 import { buildGraph } from "./_graph.ts";
-import { Run } from "./_run.ts";
-import { LabError } from "./errors.ts";
-import { labLogger } from "./logger.ts";
-import type { RunObserver } from "./observer.ts";
-import { Task, type TaskType } from "./task.ts";
-import type { LabContext } from "./task.ts";
-
-/**
- * Options of the live task table.
-
- * @example
- * ```ts
- * import { Lab, type TopOptions } from "./lab.ts";
- * import { task } from "./task.ts";
- * import assert from "node:assert/strict";
- * const top: TopOptions = { format: "{name} {status} {cpu}", sort: "-cpu", n: 5 };
- * const one = task({ name: "DocTopOptions", run: () => 1 });
- * assert.equal(await new Lab({ storage: null }).runTask(one({}), { progress: false, top }), 1);
- * ```
- */
-export interface TopOptions {
-  /** Columns to show, e.g. `"{name} {status} {pid} {cpu} {rss}"`. */
-  format?: string;
-  /** Field to sort by; prefix `-` for reverse. Default: oldest first. */
-  sort?: string;
-  /** How many rows to show (default 10). */
-  n?: number;
-}
+import { Coordinator } from "./coordinator.ts";
+import { LabError } from "../core/errors.ts";
+import { labLogger } from "../core/logger.ts";
+import type { DisplayOptions, RunObserver } from "../core/observer.ts";
+import { Task, type TaskType } from "../core/task.ts";
+import type { LabContext } from "../core/task.ts";
 
 /**
  * The result type of a task type's tasks.
@@ -48,7 +26,7 @@ export interface TopOptions {
  * @example
  * ```ts
  * import type { ResultOf } from "./lab.ts";
- * import { task } from "./task.ts";
+ * import { task } from "../core/task.ts";
  * const t = task({ name: "DocResultOf", run: (p: { x: number }) => String(p.x) })({ x: 1 });
  * const value: ResultOf<typeof t> = "1";
  * ```
@@ -88,37 +66,24 @@ export interface LabOptions {
  * @example
  * ```ts
  * import { Lab, type RunOptions } from "./lab.ts";
- * import { task } from "./task.ts";
+ * import { task } from "../core/task.ts";
  * import assert from "node:assert/strict";
  * const options: RunOptions = { bustCache: true, progress: false, top: false };
  * const one = task({ name: "DocRunOptions", run: () => 1 });
  * assert.equal(await new Lab({ storage: null }).runTask(one({}), options), 1);
  * ```
  */
-export interface RunOptions {
+export interface RunOptions extends DisplayOptions {
   /** Run every task again instead of loading cached results. */
   bustCache?: boolean;
   /** Aborting cancels tasks not yet started and waits for running ones. */
   signal?: AbortSignal;
-  /** Show progress (default true). */
-  progress?: boolean;
-  /** Show the live task table (default true), or its options. */
-  top?: boolean | TopOptions;
-  /** Show progress as a notebook display (default: detected, in Deno's Jupyter kernel). */
-  notebook?: boolean;
-}
-
-/** Builds the display for a run (progress bars and task table by default); null shows nothing. */
-export type ObserverFactory = (
-  options: RunOptions,
-) => RunObserver | null | Promise<RunObserver | null>;
-
-let observerFactory: ObserverFactory = async (options) =>
-  createRunDisplay({ options, adapter: await loadRuntimeAdapter() });
-
-/** Installs the display used by runs that ask for progress or a task table. */
-export function setObserverFactory(factory: ObserverFactory): void {
-  observerFactory = factory;
+  /**
+   * Receives the run's progress instead of the built-in display (progress
+   * bars and task table), e.g. for your own tracking; `progress`, `top` and
+   * `notebook` are then ignored.
+   */
+  observer?: RunObserver;
 }
 
 /**
@@ -128,7 +93,7 @@ export function setObserverFactory(factory: ObserverFactory): void {
  * @example Run a small sweep twice: the second run loads from the cache
  * ```ts
  * import { Lab } from "./lab.ts";
- * import { task } from "./task.ts";
+ * import { task } from "../core/task.ts";
  * import { MemoryStorage } from "../storage/memory_storage.ts";
  * import assert from "node:assert/strict";
  *
@@ -211,26 +176,27 @@ export class Lab {
       }
     });
     const nodes = buildGraph(tasks);
-    const observer = await observerFactory(options);
+    const observer = options.observer ??
+      await createRunDisplay({ options, adapter: await loadRuntimeAdapter() });
     const backend = await resolveBackend(this.runner);
     const runner = await backend.buildRunner({
       context: this.context,
       storage: this.storage,
       maxWorkers: this.maxWorkers,
     });
-    const run = new Run(runner, {
+    const coordinator = new Coordinator(runner, {
       storage: this.storage,
       bustCache: options.bustCache ?? false,
       continueOnFailure: this.continueOnFailure,
       observer,
     }, this.maxWorkers);
-    const interrupt = () => run.interrupt();
+    const interrupt = () => coordinator.interrupt();
     const { signal } = options;
     if (signal?.aborted) throw new LabError("Cannot run tasks: the signal was already aborted");
     signal?.addEventListener("abort", interrupt, { once: true });
     const removeInterrupt = (await loadRuntimeAdapter()).onInterrupt(interrupt);
     try {
-      await run.execute(nodes);
+      await coordinator.execute(nodes);
     } finally {
       removeInterrupt();
       signal?.removeEventListener("abort", interrupt);
@@ -247,7 +213,7 @@ export class Lab {
    * @example
    * ```ts
    * import { Lab } from "./lab.ts";
-   * import { task } from "./task.ts";
+   * import { task } from "../core/task.ts";
    * import assert from "node:assert/strict";
    * const double = task({ name: "DocLabDouble", run: (p: { x: number }) => p.x * 2 });
    * assert.equal(await new Lab({ storage: null }).runTask(double({ x: 4 }), { progress: false }), 8);
@@ -265,7 +231,7 @@ export class Lab {
    * @example
    * ```ts
    * import { Lab } from "./lab.ts";
-   * import { task } from "./task.ts";
+   * import { task } from "../core/task.ts";
    * import { MemoryStorage } from "../storage/memory_storage.ts";
    * import assert from "node:assert/strict";
    * const id = task({ name: "DocLabCached", run: (p: { x: number }) => p.x });
@@ -299,7 +265,7 @@ export class Lab {
    * @example
    * ```ts
    * import { Lab } from "./lab.ts";
-   * import { task } from "./task.ts";
+   * import { task } from "../core/task.ts";
    * import { MemoryStorage } from "../storage/memory_storage.ts";
    * import assert from "node:assert/strict";
    * const one = task({ name: "DocLabIsCached", run: () => 1 });
@@ -319,7 +285,7 @@ export class Lab {
    * @example
    * ```ts
    * import { Lab } from "./lab.ts";
-   * import { task } from "./task.ts";
+   * import { task } from "../core/task.ts";
    * import { MemoryStorage } from "../storage/memory_storage.ts";
    * import assert from "node:assert/strict";
    * const one = task({ name: "DocLabUncache", run: () => 1 });

@@ -175,7 +175,7 @@ export async function displayTaskDiagram(
   options: TaskDiagramOptions = {},
 ): Promise<string> {
   const diagram = taskDiagram(tasks, options);
-  const { loadRuntimeAdapter } = await import("../runners/runtime/adapter.ts");
+  const { loadRuntimeAdapter } = await import("../runtime/adapter.ts");
   const adapter = await loadRuntimeAdapter();
   const jupyter = adapter.jupyter();
   if (jupyter === null) adapter.write("stdout", diagram);

@@ -2,7 +2,7 @@
  * Output for Deno's Jupyter kernel: progress bars and the task table as one
  * HTML display that is updated in place; log lines go to the cell's stderr.
  */
-import type { JupyterApi, RuntimeAdapter } from "../runners/runtime/adapter.ts";
+import type { JupyterApi, RuntimeAdapter } from "../runtime/adapter.ts";
 import { formatRate, formatSeconds } from "./_format.ts";
 import { ASCII_BAR, progressFigures, progressLine } from "./progress_lines.ts";
 import type { DisplayOutput, DisplaySnapshot } from "./run_display.ts";

@@ -3,11 +3,11 @@
  * tasks, owns the log sink while a run is active, and hands snapshots to an
  * output (terminal, plain lines or notebook).
  */
-import type { RunOptions } from "../core/lab.ts";
+import type { DisplayOptions } from "../core/observer.ts";
 import { isConsoleSink, type LogRecord, type LogSink, setLogSink } from "../core/logger.ts";
 import type { RunObserver, TaskOutcome } from "../core/observer.ts";
-import type { Runner } from "../runners/runner.ts";
-import type { RuntimeAdapter } from "../runners/runtime/adapter.ts";
+import type { Runner } from "../core/runner.ts";
+import type { RuntimeAdapter } from "../runtime/adapter.ts";
 import type { TypeProgress } from "./progress_lines.ts";
 import { resolveTopOptions, tableLines, type TableSettings } from "./task_table.ts";
 
@@ -134,7 +134,7 @@ export class RunDisplay implements RunObserver {
 /** Options for choosing an output; the intervals are for tests. */
 export interface DisplayChoice {
   /** The run's options. */
-  options: RunOptions;
+  options: DisplayOptions;
   /** The runtime adapter. */
   adapter: RuntimeAdapter;
 }

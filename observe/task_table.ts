@@ -1,6 +1,6 @@
 /** The live table of running tasks ("top"): options, sorting and text rows. */
-import type { TopOptions } from "../core/lab.ts";
-import type { TaskMonitorInfo } from "../runners/runner.ts";
+import type { TopOptions } from "../core/observer.ts";
+import type { TaskMonitorInfo } from "../core/runner.ts";
 import { formatBytes, formatClock, formatSeconds } from "./_format.ts";
 
 /** Fields a table can show and sort by. */

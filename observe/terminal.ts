@@ -7,7 +7,7 @@
  */
 import cliProgress from "cli-progress";
 import { format } from "node:util";
-import type { RuntimeAdapter } from "../runners/runtime/adapter.ts";
+import type { RuntimeAdapter } from "../runtime/adapter.ts";
 import { progressLine, type TypeProgress, UNICODE_BAR } from "./progress_lines.ts";
 import type { DisplayOutput, DisplaySnapshot } from "./run_display.ts";
 

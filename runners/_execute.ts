@@ -7,7 +7,7 @@ import { CacheError, CorruptEntryError, TaskNotFound } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
 import type { LabContext, Task, TaskResult } from "../core/task.ts";
 import { NullStorage } from "../storage/null_storage.ts";
-import type { Storage } from "../storage/storage.ts";
+import type { Storage } from "../core/storage.ts";
 
 /** Where a task runs: storage, the full context, and the run's stop signal. */
 export interface ExecuteEnvironment {

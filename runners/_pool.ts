@@ -18,7 +18,7 @@ import {
 } from "../core/task.ts";
 import { LocalStorage } from "../storage/local_storage.ts";
 import { NullStorage } from "../storage/null_storage.ts";
-import type { Storage } from "../storage/storage.ts";
+import type { Storage } from "../core/storage.ts";
 import { processUsage } from "./_proc_usage.ts";
 import {
   fromErrorData,
@@ -27,8 +27,8 @@ import {
   type WorkerMessage,
 } from "./_protocol.ts";
 import { workerOptionsOf } from "./_runner_options.ts";
-import type { Runner, TaskMonitorInfo } from "./runner.ts";
-import { OUT_OF_MEMORY, type RuntimeAdapter, type WorkerHandle } from "./runtime/adapter.ts";
+import type { Runner, TaskMonitorInfo } from "../core/runner.ts";
+import { OUT_OF_MEMORY, type RuntimeAdapter, type WorkerHandle } from "../runtime/adapter.ts";
 import { type Outcome, Outcomes } from "./_outcomes.ts";
 import { Results } from "./_results.ts";
 

@@ -20,11 +20,11 @@ import {
 } from "../core/task.ts";
 import { LocalStorage } from "../storage/local_storage.ts";
 import { NullStorage } from "../storage/null_storage.ts";
-import type { Storage } from "../storage/storage.ts";
+import type { Storage } from "../core/storage.ts";
 import { executeTask } from "./_execute.ts";
 import { type MainMessage, type RunMessage, toErrorData, type WorkerMessage } from "./_protocol.ts";
-import { setWorkerState } from "./_worker_guard.ts";
-import { loadRuntimeAdapter, type ParentChannel } from "./runtime/adapter.ts";
+import { setWorkerState } from "../core/_worker_guard.ts";
+import { loadRuntimeAdapter, type ParentChannel } from "../runtime/adapter.ts";
 
 const imported = new Map<string, Promise<unknown>>();
 

@@ -4,8 +4,8 @@
  * @module
  */
 import { InProcessRunner } from "./in_process_runner.ts";
-import type { Runner, RunnerBackend, RunnerBuildOptions } from "./runner.ts";
-import { loadRuntimeAdapter } from "./runtime/adapter.ts";
+import type { Runner, RunnerBackend, RunnerBuildOptions } from "../core/runner.ts";
+import { loadRuntimeAdapter } from "../runtime/adapter.ts";
 
 /** How many tasks the async backend awaits at once when `maxWorkers` is not given. */
 export const DEFAULT_ASYNC_WORKERS = 64;

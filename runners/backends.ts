@@ -4,7 +4,7 @@
  * @module
  */
 import { AsyncRunnerBackend } from "./async.ts";
-import type { RunnerBackend } from "./runner.ts";
+import type { RunnerBackend } from "../core/runner.ts";
 import { SerialRunnerBackend } from "./serial.ts";
 
 /**
@@ -13,7 +13,7 @@ import { SerialRunnerBackend } from "./serial.ts";
  * @example
  * ```ts
  * import type { RunnerName } from "./backends.ts";
- * import { Lab } from "../core/lab.ts";
+ * import { Lab } from "../lab/lab.ts";
  * import assert from "node:assert/strict";
  * const runner: RunnerName = "thread";
  * assert.equal(new Lab({ storage: null, runner }).runner, "thread");

@@ -4,8 +4,8 @@
  * @module
  */
 import { PoolRunner } from "./_pool.ts";
-import type { Runner, RunnerBackend, RunnerBuildOptions } from "./runner.ts";
-import { loadRuntimeAdapter } from "./runtime/adapter.ts";
+import type { Runner, RunnerBackend, RunnerBuildOptions } from "../core/runner.ts";
+import { loadRuntimeAdapter } from "../runtime/adapter.ts";
 
 /**
  * Runs tasks in a pool of subprocesses of the same runtime (Node

@@ -6,10 +6,10 @@
  */
 import { RunnerError } from "../core/errors.ts";
 import type { LabContext, Task, TaskResult } from "../core/task.ts";
-import type { Storage } from "../storage/storage.ts";
+import type { Storage } from "../core/storage.ts";
 import { executeTask } from "./_execute.ts";
-import type { Runner, TaskMonitorInfo } from "./runner.ts";
-import type { RuntimeAdapter } from "./runtime/adapter.ts";
+import type { Runner, TaskMonitorInfo } from "../core/runner.ts";
+import type { RuntimeAdapter } from "../runtime/adapter.ts";
 import { type Outcome, Outcomes } from "./_outcomes.ts";
 import { Results } from "./_results.ts";
 

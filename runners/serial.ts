@@ -4,8 +4,8 @@
  * @module
  */
 import { InProcessRunner } from "./in_process_runner.ts";
-import type { Runner, RunnerBackend, RunnerBuildOptions } from "./runner.ts";
-import { loadRuntimeAdapter } from "./runtime/adapter.ts";
+import type { Runner, RunnerBackend, RunnerBuildOptions } from "../core/runner.ts";
+import { loadRuntimeAdapter } from "../runtime/adapter.ts";
 
 /**
  * Runs tasks one at a time in the calling thread: nothing is copied, and

@@ -1,7 +1,7 @@
 /**
  * The whole test suite, as `npm test` and CI run it:
  *
- *   lint -> fmt -> check -> publish (dry run) -> build -> deno -> bun -> node
+ *   layers -> lint -> fmt -> check -> publish (dry run) -> build -> deno -> bun -> node
  *
  * Static checks: `deno lint`, `deno fmt --check`, `deno check`, `deno publish
  * --dry-run`, then the npm build (tsc against Node 20's library). Then the
@@ -270,11 +270,12 @@ async function main(): Promise<number> {
   if (runStatic) {
     const checkTargets = [
       "mod.ts",
-      ...["tests", "bench", "examples", "scripts", "observe"]
+      ...["tests", "bench", "examples", "scripts", "observe", "cli", "lab", "runtime"]
         .filter(hasTs).map((dir) => `${dir}/`),
     ];
     if (existsSync(join(ROOT, "cli.ts"))) checkTargets.push("cli.ts");
     steps.push(
+      ["layers", () => staticStep("layers", "deno", ["run", "-A", "scripts/check_layers.ts"])],
       ["lint", () => staticStep("lint", "deno", ["lint"])],
       ["fmt", () => staticStep("fmt", "deno", ["fmt", "--check"])],
       ["check", () => staticStep("check", "deno", ["check", ...checkTargets])],

@@ -6,7 +6,7 @@
  * @module
  */
 import { TaskNotFound } from "../core/errors.ts";
-import { type Storage, validateName } from "./storage.ts";
+import { type Storage, validateName } from "../core/storage.ts";
 
 /**
  * Keeps entries in a Map: for tests, notebooks and runs whose results need

@@ -6,7 +6,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { detectRuntime, JsonCache, Lab, task } from "../mod.ts";
-import { runCacheCli } from "../observe/cache_cli.ts";
+import { runCacheCli } from "../cli/cache_cli.ts";
 import { tempDir } from "./_helpers.ts";
 
 const cliTrain = task({

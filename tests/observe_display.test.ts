@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createLogger, type LogRecord, setLogSink } from "../mod.ts";
 import type { Runner, TaskMonitorInfo } from "../mod.ts";
-import type { RuntimeAdapter } from "../runners/runtime/adapter.ts";
+import type { RuntimeAdapter } from "../runtime/adapter.ts";
 import { PlainLinesOutput } from "../observe/plain_lines.ts";
 import { type DisplayOutput, RunDisplay } from "../observe/run_display.ts";
 import { resolveTopOptions } from "../observe/task_table.ts";

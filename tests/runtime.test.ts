@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { test } from "node:test";
 import { detectRuntime } from "../mod.ts";
-import { loadRuntimeAdapter } from "../runners/runtime/adapter.ts";
+import { loadRuntimeAdapter } from "../runtime/adapter.ts";
 
 /** The runtime running this file, from evidence detect.ts does not use. */
 function actualRuntime(): "node" | "deno" | "bun" {
