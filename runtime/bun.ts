@@ -1,28 +1,18 @@
 /** The Bun adapter: Bun's own `process`, Web Workers and `Bun.spawn`. */
-import { availableParallelism } from "node:os";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
+import type { ConsoleAdapter } from "./console.ts";
+import type { ProcessFacts } from "./process_facts.ts";
 import type {
   ParentChannel,
-  RuntimeAdapter,
+  WorkerAdapter,
   WorkerEvents,
   WorkerHandle,
   WorkerLimits,
-} from "./adapter.ts";
+} from "./workers.ts";
 import { streamLines } from "./_lines.ts";
+import { nodeConsole, nodeProcessFacts } from "./_node_console.ts";
 
-interface BunProcess {
-  pid: number;
-  execPath: string;
-  memoryUsage: { rss(): number };
-  cpuUsage(): { user: number; system: number };
-  on(event: string, handler: (...args: never[]) => void): void;
-  off(signal: "SIGINT", handler: () => void): void;
-  send(message: unknown): void;
-  exit(code?: number): never;
-  exitCode?: number | string;
-  stdout: { isTTY?: boolean };
-  stderr: { isTTY?: boolean };
-}
 interface BunSubprocess {
   pid: number;
   stdout: ReadableStream<Uint8Array>;
@@ -47,7 +37,6 @@ interface WorkerScope {
   onmessage: ((event: MessageEvent) => void) | null;
 }
 
-const process = (globalThis as unknown as { process: BunProcess }).process;
 const Bun = (globalThis as unknown as { Bun: BunApi }).Bun;
 
 // Bun accepts --max-old-space-size and BUN_JSC_gcMaxHeapSize but enforces neither
@@ -130,61 +119,18 @@ function connectParent(kind: "thread" | "process"): Promise<ParentChannel> {
   }
   process.on("disconnect", () => process.exit(0));
   return Promise.resolve({
-    send: (message) => process.send(message),
-    onMessage: (handler) => process.on("message", handler),
+    send: (message) => void process.send!(message),
+    onMessage: (handler) => void process.on("message", handler),
     flush: () => Promise.resolve(),
   });
 }
 
-// --- Display and CLI (observe/, cli.ts) ---
-interface DisplayStream {
-  isTTY?: boolean;
-  columns?: number;
-  write(text: string): boolean;
-}
-const displayProcess = (globalThis as unknown as { process: unknown }).process as unknown as {
-  stdout: DisplayStream;
-  stderr: DisplayStream;
-  argv: string[];
-  exitCode?: number | string;
-};
-const display: Pick<
-  RuntimeAdapter,
-  "write" | "terminalColumns" | "jupyter" | "args" | "setExitCode"
-> = {
-  write: (stream, text) => void displayProcess[stream].write(text),
-  terminalColumns: (stream) =>
-    displayProcess[stream].isTTY ? displayProcess[stream].columns ?? 80 : null,
-  jupyter: () => null,
-  args: () => displayProcess.argv.slice(2),
-  setExitCode: (code) => void (displayProcess.exitCode = code),
-};
-// --- end display and CLI ---
-
 /** Bun's implementation of the runtime adapter. */
-export const adapter: RuntimeAdapter = {
-  ...display, // display and CLI block
-  pid: process.pid,
-  rssBytes: () => process.memoryUsage.rss(),
-  cpuMicros: () => {
-    const usage = process.cpuUsage();
-    return usage.user + usage.system;
-  },
-  onInterrupt(handler) {
-    process.on("SIGINT", handler);
-    return () => process.off("SIGINT", handler);
-  },
-  isTerminal: (stream) => process[stream].isTTY === true,
-  availableParallelism,
+export const adapter: WorkerAdapter & ConsoleAdapter & ProcessFacts = {
+  ...nodeConsole(process),
+  ...nodeProcessFacts(process),
   startThread,
   startProcess,
   heapLimitUnsupported: () => NO_HEAP_LIMIT,
   connectParent,
-  onExitCall(hook) {
-    const exit = process.exit.bind(process);
-    process.exit = (code?: number): never => {
-      hook(code ?? Number(process.exitCode ?? 0));
-      return exit(code);
-    };
-  },
 };

@@ -1,12 +1,14 @@
 /** The Deno adapter: the `Deno` namespace and Web Workers. */
 import { availableParallelism } from "node:os";
+import type { ConsoleAdapter } from "./console.ts";
+import type { ProcessFacts } from "./process_facts.ts";
 import type {
   ParentChannel,
-  RuntimeAdapter,
+  WorkerAdapter,
   WorkerEvents,
   WorkerHandle,
   WorkerLimits,
-} from "./adapter.ts";
+} from "./workers.ts";
 import { encodeFrame, FrameDecoder } from "./_frames.ts";
 import { forEachChunk, streamLines } from "./_lines.ts";
 
@@ -23,13 +25,21 @@ interface DenoChild {
   status: Promise<{ code: number; signal: string | null }>;
   kill(signal?: string): void;
 }
+interface DenoStream {
+  isTerminal(): boolean;
+  writeSync(data: Uint8Array): number;
+}
 interface DenoApi {
   pid: number;
   memoryUsage(): { rss: number };
   addSignalListener(signal: "SIGINT", handler: () => void): void;
   removeSignalListener(signal: "SIGINT", handler: () => void): void;
-  stdout: { isTerminal(): boolean };
-  stderr: { isTerminal(): boolean };
+  stdout: DenoStream;
+  stderr: DenoStream;
+  args: string[];
+  exitCode: number;
+  consoleSize(): { columns: number };
+  readonly jupyter: unknown;
   execPath(): string;
   exit(code?: number): never;
   env: { get(name: string): string | undefined };
@@ -189,34 +199,16 @@ async function connectParent(kind: "thread" | "process"): Promise<ParentChannel>
   return { send: framed.send, onMessage: (h) => handler = h, flush: framed.flush };
 }
 
-// --- Display and CLI (observe/, cli.ts) ---
-interface DenoDisplayStream {
-  isTerminal(): boolean;
-  writeSync(data: Uint8Array): number;
-}
-const denoDisplay = (globalThis as unknown as {
-  Deno: {
-    stdout: DenoDisplayStream;
-    stderr: DenoDisplayStream;
-    args: string[];
-    exitCode: number;
-    consoleSize(): { columns: number };
-    readonly jupyter: unknown;
-  };
-}).Deno;
-const displayEncoder = new TextEncoder();
-const display: Pick<
-  RuntimeAdapter,
-  "write" | "terminalColumns" | "jupyter" | "args" | "setExitCode"
-> = {
+const encoder = new TextEncoder();
+const denoConsole: ConsoleAdapter = {
   write(stream, text) {
-    const data = displayEncoder.encode(text);
-    for (let at = 0; at < data.length;) at += denoDisplay[stream].writeSync(data.subarray(at));
+    const data = encoder.encode(text);
+    for (let at = 0; at < data.length;) at += Deno[stream].writeSync(data.subarray(at));
   },
   terminalColumns(stream) {
-    if (!denoDisplay[stream].isTerminal()) return null;
+    if (!Deno[stream].isTerminal()) return null;
     try {
-      return denoDisplay.consoleSize().columns;
+      return Deno.consoleSize().columns;
     } catch {
       return 80;
     }
@@ -224,19 +216,19 @@ const display: Pick<
   jupyter() {
     try {
       // A getter that throws outside `deno jupyter`.
-      return (denoDisplay.jupyter ?? null) as ReturnType<RuntimeAdapter["jupyter"]>;
+      return (Deno.jupyter ?? null) as ReturnType<ConsoleAdapter["jupyter"]>;
     } catch {
       return null;
     }
   },
-  args: () => [...denoDisplay.args],
-  setExitCode: (code) => void (denoDisplay.exitCode = code),
+  args: () => [...Deno.args],
+  setExitCode: (code) => void (Deno.exitCode = code),
+  isTerminal: (stream) => Deno[stream].isTerminal(),
 };
-// --- end display and CLI ---
 
 /** Deno's implementation of the runtime adapter. */
-export const adapter: RuntimeAdapter = {
-  ...display, // display and CLI block
+export const adapter: WorkerAdapter & ConsoleAdapter & ProcessFacts = {
+  ...denoConsole,
   pid: Deno.pid,
   rssBytes: () => Deno.memoryUsage().rss,
   cpuMicros: () => {
@@ -247,7 +239,6 @@ export const adapter: RuntimeAdapter = {
     Deno.addSignalListener("SIGINT", handler);
     return () => Deno.removeSignalListener("SIGINT", handler);
   },
-  isTerminal: (stream) => Deno[stream].isTerminal(),
   availableParallelism,
   startThread,
   startProcess,

@@ -1,60 +1,18 @@
 /** The Node adapter: `node:process`, `node:worker_threads` and `node:child_process`. */
 import { fork } from "node:child_process";
-import { availableParallelism } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { parentPort, Worker } from "node:worker_threads";
-import {
-  OUT_OF_MEMORY,
-  type ParentChannel,
-  type RuntimeAdapter,
-  type WorkerEvents,
-  type WorkerHandle,
-  type WorkerLimits,
-} from "./adapter.ts";
-import { lineSplitter } from "./_lines.ts";
-
-function pipeLines(
-  stream: NodeJS.ReadableStream | null,
-  name: "stdout" | "stderr",
-  events: WorkerEvents,
-): void {
-  if (stream === null) return;
-  const lines = lineSplitter((line) => events.output(name, line));
-  stream.on("data", (chunk: Uint8Array) => lines.push(chunk));
-  stream.on("end", () => lines.end());
-}
-
-function startThread(entry: URL, events: WorkerEvents, limits: WorkerLimits): WorkerHandle {
-  const worker = new Worker(entry, {
-    stdout: true,
-    stderr: true,
-    ...(limits.maxHeapMb === null
-      ? {}
-      : { resourceLimits: { maxOldGenerationSizeMb: limits.maxHeapMb } }),
-  });
-  let reason: string | null = null;
-  pipeLines(worker.stdout, "stdout", events);
-  pipeLines(worker.stderr, "stderr", events);
-  worker.on("message", (message) => events.message(message));
-  worker.on("error", (error: Error & { code?: string }) => {
-    reason ??= error.code === "ERR_WORKER_OUT_OF_MEMORY"
-      ? OUT_OF_MEMORY
-      : `it threw ${error.stack ?? error}`;
-  });
-  const gone = new Promise<void>((resolve) => {
-    worker.on("exit", (code) => {
-      events.exit(reason ?? `it exited with code ${code}`);
-      resolve();
-    });
-  });
-  return {
-    pid: process.pid,
-    threadId: worker.threadId,
-    send: (message) => worker.postMessage(message),
-    terminate: () => worker.terminate().then(() => gone),
-  };
-}
+import type { ConsoleAdapter } from "./console.ts";
+import type { ProcessFacts } from "./process_facts.ts";
+import type {
+  ParentChannel,
+  WorkerAdapter,
+  WorkerEvents,
+  WorkerHandle,
+  WorkerLimits,
+} from "./workers.ts";
+import { nodeConsole, nodeProcessFacts } from "./_node_console.ts";
+import { connectNodeThread, pipeLines, startNodeThread } from "./_node_thread.ts";
 
 // Flags of a test runner or inspector must not reach the workers.
 const execArgv = process.execArgv.filter((arg) => !/^--(test|inspect|watch)/.test(arg));
@@ -97,14 +55,7 @@ function startProcess(
 }
 
 function connectParent(kind: "thread" | "process"): Promise<ParentChannel> {
-  if (kind === "thread") {
-    const port = parentPort!;
-    return Promise.resolve({
-      send: (message) => port.postMessage(message),
-      onMessage: (handler) => void port.on("message", handler),
-      flush: () => Promise.resolve(),
-    });
-  }
+  if (kind === "thread") return Promise.resolve(connectNodeThread());
   process.on("disconnect", () => process.exit(0));
   let last = Promise.resolve();
   return Promise.resolve({
@@ -116,55 +67,13 @@ function connectParent(kind: "thread" | "process"): Promise<ParentChannel> {
   });
 }
 
-// --- Display and CLI (observe/, cli.ts) ---
-interface DisplayStream {
-  isTTY?: boolean;
-  columns?: number;
-  write(text: string): boolean;
-}
-const displayProcess = process as unknown as {
-  stdout: DisplayStream;
-  stderr: DisplayStream;
-  argv: string[];
-  exitCode?: number | string;
-};
-const display: Pick<
-  RuntimeAdapter,
-  "write" | "terminalColumns" | "jupyter" | "args" | "setExitCode"
-> = {
-  write: (stream, text) => void displayProcess[stream].write(text),
-  terminalColumns: (stream) =>
-    displayProcess[stream].isTTY ? displayProcess[stream].columns ?? 80 : null,
-  jupyter: () => null,
-  args: () => displayProcess.argv.slice(2),
-  setExitCode: (code) => void (displayProcess.exitCode = code),
-};
-// --- end display and CLI ---
-
 /** Node's implementation of the runtime adapter. */
-export const adapter: RuntimeAdapter = {
-  ...display, // display and CLI block
-  pid: process.pid,
-  rssBytes: () => process.memoryUsage.rss(),
-  cpuMicros: () => {
-    const usage = process.cpuUsage();
-    return usage.user + usage.system;
-  },
-  onInterrupt(handler) {
-    process.on("SIGINT", handler);
-    return () => void process.off("SIGINT", handler);
-  },
-  isTerminal: (stream) => process[stream].isTTY === true,
-  availableParallelism,
-  startThread,
+export const adapter: WorkerAdapter & ConsoleAdapter & ProcessFacts = {
+  ...nodeConsole(process),
+  ...nodeProcessFacts(process),
+  startThread: (entry, events, limits) =>
+    startNodeThread(entry, events, { maxHeapMb: limits.maxHeapMb, pipeOutput: true }),
   startProcess,
   heapLimitUnsupported: () => null,
   connectParent,
-  onExitCall(hook) {
-    const exit = process.exit.bind(process);
-    process.exit = ((code?: number) => {
-      hook(code ?? Number(process.exitCode ?? 0));
-      return exit(code);
-    }) as typeof process.exit;
-  },
 };
