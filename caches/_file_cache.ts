@@ -1,8 +1,9 @@
 /** Shared logic of caches that keep `metadata.json` plus one data file per task. */
 import { CacheError, TaskNotFound } from "../core/errors.ts";
-import { fromStored, storedTaskText } from "../core/params.ts";
+import { storedTaskText } from "../core/params.ts";
 import { findTaskType } from "../core/registry.ts";
-import { makeTaskWithVersion, type Task, type TaskResult, type TaskType } from "../core/task.ts";
+import type { Task, TaskResult, TaskType } from "../core/task.ts";
+import { taskFromStored } from "../core/_stored_task.ts";
 import { VERSION } from "../core/version.ts";
 import { detectRuntime } from "../runtime/detect.ts";
 import type { Storage } from "../core/storage.ts";
@@ -104,7 +105,7 @@ export abstract class FileCache implements Cache {
         `Cannot load task ${key} as ${type.name}: it is a ${metadata.task.name}`,
       );
     }
-    const makeTask = (name: string, codeVersion: string | null, params: unknown) => {
+    const task = taskFromStored(type, metadata.task, (name) => {
       const nested = findTaskType<TaskType>(name);
       if (nested === undefined) {
         throw new CacheError(
@@ -112,13 +113,8 @@ export abstract class FileCache implements Cache {
             `in this process; import the module that defines it first`,
         );
       }
-      return makeTaskWithVersion(nested, params, codeVersion);
-    };
-    const task = makeTaskWithVersion(
-      type,
-      fromStored(metadata.task.params, makeTask),
-      metadata.task.codeVersion,
-    );
+      return nested;
+    });
     if (task.cacheKey !== key) {
       throw new CacheError(`Cannot load task ${key}: its stored parameters give another cache key`);
     }

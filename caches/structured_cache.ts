@@ -7,8 +7,6 @@ import { Buffer } from "node:buffer";
 import { Packr } from "msgpackr";
 import { CacheError } from "../core/errors.ts";
 import type { Task } from "../core/task.ts";
-import { LocalStorage } from "../storage/local_storage.ts";
-import { MemoryStorage } from "../storage/memory_storage.ts";
 import type { Storage } from "../core/storage.ts";
 import { checkEncodable } from "./_encodable.ts";
 import { FileCache } from "./_file_cache.ts";
@@ -69,10 +67,10 @@ export class StructuredCache extends FileCache {
     }
   }
 
-  // Our own storages copy or write the bytes before they return, so the buffer
-  // can take the next result; a custom storage might keep them.
+  // A storage that `copiesOnWrite` (LocalStorage, MemoryStorage) is done with
+  // the bytes, so the buffer can take the next result; another might keep them.
   protected override written(data: Uint8Array, storage: Storage): void {
-    if (!(storage instanceof LocalStorage || storage instanceof MemoryStorage)) return;
+    if (storage.copiesOnWrite !== true) return;
     if (this.#spare.length < SPARE_BUFFERS) this.#spare.push(Buffer.from(data.buffer));
   }
 

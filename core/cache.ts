@@ -8,7 +8,7 @@ import type { Storage } from "./storage.ts";
 
 /**
  * Decides the format of cached results; `Storage` decides where they live.
-
+ *
  * @example
  * ```ts
  * import type { Cache } from "./cache.ts";

@@ -161,3 +161,50 @@ export class LabError extends LabtechError {
  * ```
  */
 export class CorruptEntryError extends CacheError {}
+
+/** A class of error that can be rebuilt from a message and standard options. */
+export type ErrorClass = new (message: string, options?: ErrorOptions) => Error;
+
+// Labtech's classes and the built-in ones, by name: what an error that crossed
+// a worker boundary as data is rebuilt as, so it keeps its class.
+const ERROR_CLASSES: ReadonlyMap<string, ErrorClass> = new Map(
+  [
+    LabtechError,
+    TaskError,
+    CacheError,
+    TaskNotFound,
+    StorageError,
+    RunnerError,
+    SerializationError,
+    CorruptEntryError,
+    LabError,
+    Error,
+    TypeError,
+    RangeError,
+    SyntaxError,
+    ReferenceError,
+    EvalError,
+    URIError,
+  ].map((error: ErrorClass) => [error.name, error]),
+);
+
+/**
+ * The labtech or built-in error class named `name`, for rebuilding an error
+ * that crossed a worker boundary as data with the same class.
+ *
+ * @param name An error's `name`, such as `"CorruptEntryError"`.
+ * @returns The class, or undefined for a name that is not labtech's or built in.
+ *
+ * @example
+ * ```ts
+ * import { CorruptEntryError, errorClassNamed } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * const Rebuilt = errorClassNamed("CorruptEntryError") ?? Error;
+ * const error = new Rebuilt("Cannot load the cached result of Fit(x=1): truncated");
+ * assert.ok(error instanceof CorruptEntryError);
+ * assert.equal(errorClassNamed("MyOwnError"), undefined);
+ * ```
+ */
+export function errorClassNamed(name: string): ErrorClass | undefined {
+  return ERROR_CLASSES.get(name);
+}

@@ -9,7 +9,7 @@ import type { Storage } from "./storage.ts";
 
 /**
  * What a backend is given to build a runner for one `runTasks` call.
-
+ *
  * @example
  * ```ts
  * import type { RunnerBuildOptions } from "./runner.ts";
@@ -33,7 +33,7 @@ export interface RunnerBuildOptions {
 
 /**
  * Builds runners; one of these is what `Lab`'s `runner` option names.
-
+ *
  * @example
  * ```ts
  * import type { RunnerBackend } from "./runner.ts";
@@ -61,7 +61,7 @@ export interface RunnerBackend {
 
 /**
  * One running task, for the live task table.
-
+ *
  * @example
  * ```ts
  * import type { TaskMonitorInfo } from "./runner.ts";
@@ -101,7 +101,7 @@ export interface TaskMonitorInfo {
 /**
  * Runs submitted tasks. The Lab submits no more tasks than the runner can
  * start, so `cancel` takes effect at once.
-
+ *
  * @example
  * ```ts
  * import type { Runner } from "./runner.ts";

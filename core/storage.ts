@@ -46,6 +46,11 @@ export interface Storage {
   describe?(): StorageDescription | null;
   /** Optional: true for a storage that keeps nothing, so results are never serialised. */
   readonly storesNothing?: boolean;
+  /**
+   * Optional: true when `write` and `writeEntry` are done with the bytes they
+   * were given once they resolve (written or copied), so a cache may reuse its buffer.
+   */
+  readonly copiesOnWrite?: boolean;
 }
 
 /**

@@ -6,10 +6,9 @@
 import { cacheOf } from "../caches/_default_cache.ts";
 import { FileCache } from "../caches/_file_cache.ts";
 import type { Runner } from "../core/runner.ts";
-import { NullStorage } from "../storage/null_storage.ts";
 import type { Storage } from "../core/storage.ts";
 import type { GraphNode } from "./_graph.ts";
-import { LabError } from "../core/errors.ts";
+import { CorruptEntryError, LabError } from "../core/errors.ts";
 import { labLogger } from "../core/logger.ts";
 import type { RunObserver } from "../core/observer.ts";
 import { setTaskResult, type TaskType } from "../core/task.ts";
@@ -128,7 +127,7 @@ export class Coordinator {
   // tasks it planned.
   async #plan(start: NodeState[]): Promise<NodeState[]> {
     const { storage, bustCache } = this.#settings;
-    const checkCache = !bustCache && !(storage instanceof NullStorage);
+    const checkCache = !bustCache && storage.storesNothing !== true;
     const planned: NodeState[] = [];
     let level = start.filter((s) => s.state === "unplanned");
     for (const s of level) s.state = "waiting";
@@ -274,7 +273,7 @@ export class Coordinator {
   }
 
   async #onError(s: NodeState, error: Error): Promise<void> {
-    if (s.load && error.name === "CorruptEntryError" && !this.#forceRun.has(s)) {
+    if (s.load && error instanceof CorruptEntryError && !this.#forceRun.has(s)) {
       labLogger.warn(`${error.message}; treating it as absent and running ${s.node.task} instead`);
       this.#forceRun.add(s);
       s.state = "unplanned";

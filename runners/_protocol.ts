@@ -5,11 +5,17 @@
  *
  * @module
  */
+import { errorClassNamed } from "../core/errors.ts";
 import type { LogRecord } from "../core/logger.ts";
+import type { StorageDescription } from "../core/storage.ts";
 import type { LabContext, ResultMeta, TaskResult } from "../core/task.ts";
 
-/** Where a worker caches results: a LocalStorage directory, or nowhere. */
-export type StorageSpec = { kind: "local"; dir: string } | { kind: "none" };
+/**
+ * Where a worker caches results: the description of the Lab's storage, which
+ * the worker reopens with `openStorage`, or `{ kind: "null" }` when the Lab's
+ * side loads and saves (a storage that cannot describe itself).
+ */
+export type StorageSpec = StorageDescription;
 
 /** Main → worker, once, after the worker said it is ready. */
 export interface StartupMessage {
@@ -73,9 +79,13 @@ export function toErrorData(error: unknown, depth = 0): ErrorData {
   };
 }
 
-/** Rebuilds an error from data: same name, message and (remote) stack. */
+/**
+ * Rebuilds an error from data: same name, message and (remote) stack, and the
+ * same class when it is labtech's or a built-in one (see `errorClassNamed`).
+ */
 export function fromErrorData(data: ErrorData): Error {
-  const error = new Error(
+  const ErrorClass = errorClassNamed(data.name) ?? Error;
+  const error = new ErrorClass(
     data.message,
     data.cause ? { cause: fromErrorData(data.cause) } : undefined,
   );

@@ -1,96 +1,22 @@
 /**
  * The worker side of the pool protocol, shared by the thread and subprocess
- * entries: imports task types, rebuilds tasks, runs or loads them with
- * `executeTask`, and replies with results or errors as data.
+ * entries: rebuilds tasks (`TaskRebuilder`), loads or runs them (`loadOrRun`,
+ * over the Lab's storage reopened from its description), and replies with results or errors as data.
  *
  * @module
  */
 import { format } from "node:util";
 import { RunnerError } from "../core/errors.ts";
 import { type LogLevel, setLogSink } from "../core/logger.ts";
-import { fromStored } from "../core/params.ts";
-import { findTaskType } from "../core/registry.ts";
-import {
-  type LabContext,
-  makeTaskWithVersion,
-  setTaskResult,
-  type Task,
-  taskDependencies,
-  type TaskType,
-} from "../core/task.ts";
-import { LocalStorage } from "../storage/local_storage.ts";
-import { NullStorage } from "../storage/null_storage.ts";
+import type { LabContext } from "../core/task.ts";
 import type { Storage } from "../core/storage.ts";
-import { executeTask } from "./_execute.ts";
+import { openStorage } from "../storage/open.ts";
+import { NullStorage } from "../storage/null_storage.ts";
+import { loadOrRun } from "./_execute.ts";
 import { type MainMessage, type RunMessage, toErrorData, type WorkerMessage } from "./_protocol.ts";
+import { TaskRebuilder } from "./_task_wire.ts";
 import { setWorkerState } from "../core/_worker_guard.ts";
 import { loadRuntimeAdapter, type ParentChannel } from "../runtime/adapter.ts";
-
-const imported = new Map<string, Promise<unknown>>();
-
-function importModule(url: string): Promise<unknown> {
-  let loading = imported.get(url);
-  if (loading === undefined) {
-    setWorkerState({ state: "importing", module: url });
-    loading = import(url).finally(() => setWorkerState({ state: "idle" }));
-    imported.set(url, loading);
-  }
-  return loading;
-}
-
-function findType(name: string, modules: readonly string[]): TaskType {
-  const type = findTaskType<TaskType>(name);
-  if (type !== undefined) return type;
-  throw new RunnerError(
-    `Cannot find task type "${name}" in a worker: importing ${modules.join(", ")} did not ` +
-      `define it; define the type at the top level of a module and pass module: import.meta.url ` +
-      `to task() if it is defined elsewhere`,
-  );
-}
-
-// Tasks this worker has rebuilt, by cache key: the pool sends each task once and refers to it
-// afterwards. Forgotten after a failure, as the pool forgets what this worker holds.
-const held = new Map<string, Task>();
-
-async function rebuild(message: RunMessage): Promise<Task> {
-  for (const url of message.modules) {
-    try {
-      await importModule(url);
-    } catch (error) {
-      throw new RunnerError(
-        `Cannot import ${url} in a worker to find the type of ${message.taskName}: ${
-          (error as Error).message
-        }`,
-        { cause: error },
-      );
-    }
-  }
-  const make = (name: string, codeVersion: string | null, params: unknown) =>
-    makeTaskWithVersion(findType(name, message.modules), params, codeVersion);
-  const resolve = (key: string) => {
-    const known = held.get(key);
-    if (known === undefined) {
-      throw new RunnerError(`Cannot rebuild ${message.taskName}: task ${key} is unknown`);
-    }
-    return known;
-  };
-  for (const [key, text] of message.tasks) {
-    const task = fromStored(JSON.parse(text), make, resolve) as Task;
-    if (task.cacheKey !== key) {
-      throw new RunnerError(
-        `Cannot rebuild ${message.taskName}: ${task} arrived with cache key ${key}`,
-      );
-    }
-    held.set(key, task);
-  }
-  const task = resolve(message.key);
-  const deps = new Map(message.deps);
-  for (const dep of taskDependencies(task)) {
-    const result = deps.get(dep.cacheKey);
-    if (result !== undefined) setTaskResult(dep, result);
-  }
-  return task;
-}
 
 /** Serves one pool: call once, from a worker entry module. */
 export async function serveWorker(kind: "thread" | "process"): Promise<void> {
@@ -104,19 +30,22 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
   setLogSink((record) => send({ kind: "log", record }));
   captureConsole((level, message) => send({ kind: "log", record: { level, source, message } }));
   let context: LabContext = {};
-  let storage: Storage = new NullStorage();
+  // Until the startup message says where: nothing is cached before it arrives.
+  let storage: Promise<Storage> = Promise.resolve(new NullStorage());
   const signal = new AbortController().signal;
+  const tasks = new TaskRebuilder();
 
   const run = async (message: RunMessage) => {
     source = message.taskName;
     const { id } = message;
     try {
-      const task = await rebuild(message);
+      const task = await tasks.rebuild(message);
       setWorkerState({ state: "running" });
+      const here = await storage;
       const env = message.context === null
-        ? { storage, context, signal }
-        : { storage, context: message.context, signal, contextFiltered: true };
-      const result = await executeTask(
+        ? { storage: here, context, signal }
+        : { storage: here, context: message.context, signal, contextIsFiltered: true };
+      const result = await loadOrRun(
         task,
         message.taskName,
         message.useCache,
@@ -134,15 +63,12 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
         );
       }
     } catch (error) {
-      held.clear();
+      tasks.forget();
       send({ kind: "error", id, error: toErrorData(error) });
     } finally {
       setWorkerState({ state: "idle" });
       // Held tasks must not keep their dependency results alive between tasks.
-      const task = held.get(message.key);
-      if (task !== undefined) {
-        for (const dep of taskDependencies(task)) setTaskResult(dep, null);
-      }
+      tasks.releaseDependencies(message.key);
     }
   };
 
@@ -150,9 +76,8 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
     const message = raw as MainMessage;
     if (message.kind === "startup") {
       if (message.context !== null) context = message.context;
-      storage = message.storage.kind === "local"
-        ? new LocalStorage(message.storage.dir)
-        : new NullStorage();
+      storage = openStorage(message.storage);
+      storage.catch(() => {}); // a storage that cannot be reopened fails each task instead
     } else if (message.kind === "run") void run(message);
   });
   setWorkerState({ state: "idle" });

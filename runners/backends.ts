@@ -9,7 +9,7 @@ import { SerialRunnerBackend } from "./serial.ts";
 
 /**
  * The runner names a Lab accepts.
-
+ *
  * @example
  * ```ts
  * import type { RunnerName } from "./backends.ts";

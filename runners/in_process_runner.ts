@@ -5,13 +5,14 @@
  * @module
  */
 import { RunnerError } from "../core/errors.ts";
-import type { LabContext, Task, TaskResult } from "../core/task.ts";
+import type { LabContext, Task } from "../core/task.ts";
 import type { Storage } from "../core/storage.ts";
-import { executeTask } from "./_execute.ts";
-import type { Runner, TaskMonitorInfo } from "../core/runner.ts";
+import { loadOrRun } from "./_execute.ts";
+import type { TaskMonitorInfo } from "../core/runner.ts";
 import type { RuntimeAdapter } from "../runtime/adapter.ts";
-import { type Outcome, Outcomes } from "./_outcomes.ts";
-import { Results } from "./_results.ts";
+import { type MonitoredTask, UsageMonitor } from "./_monitor.ts";
+import type { Outcome } from "./_outcomes.ts";
+import { RunnerBase } from "./_runner_base.ts";
 
 interface Job {
   task: Task;
@@ -19,45 +20,46 @@ interface Job {
   useCache: boolean;
 }
 
-interface Running extends Job {
-  status: "running" | "loading";
-  start: Date;
-  /** Process CPU time (µs) sampled at or shortly before the start, and when (ms, performance.now). */
-  cpuAtStart: number;
-  cpuSampledAt: number;
-}
-
-// Reading process CPU time costs tens of µs on Deno (over half of a trivial
-// task's overhead), so task starts share one sample per this many ms.
-const CPU_SAMPLE_MS = 10;
+interface Running extends Job, MonitoredTask {}
 
 /** Runs tasks in the calling thread; see `SerialRunnerBackend` and `AsyncRunnerBackend`. */
-export class InProcessRunner implements Runner {
+export class InProcessRunner extends RunnerBase {
   readonly capacity: number;
   readonly #storage: Storage;
   readonly #context: LabContext;
-  readonly #runtime: RuntimeAdapter;
+  readonly #pid: number;
+  readonly #monitor: UsageMonitor;
   readonly #abort = new AbortController();
   readonly #queue: Job[] = [];
   #queueHead = 0;
   readonly #running = new Set<Running>();
-  readonly #outcomes = new Outcomes();
-  readonly #results = new Results();
   #pumpScheduled = false;
-  #cpuSample = { micros: 0, at: -Infinity };
 
+  /**
+   * @param options `capacity`: tasks awaited at once; `storage` and `context`:
+   *   the Lab's; `runtime`: the adapter, for CPU and memory figures.
+   */
   constructor(options: {
     capacity: number;
     storage: Storage;
     context: LabContext;
     runtime: RuntimeAdapter;
   }) {
+    super();
     this.capacity = options.capacity;
     this.#storage = options.storage;
     this.#context = options.context;
-    this.#runtime = options.runtime;
+    this.#pid = options.runtime.pid;
+    this.#monitor = new UsageMonitor(options.runtime);
   }
 
+  /**
+   * Queues `task`; with `useCache` its cached result is loaded instead of running it.
+   *
+   * @param task The task, whose dependencies have results.
+   * @param taskName Its name in logs, such as `Experiment[03]`.
+   * @param useCache Whether to load its cached result.
+   */
   submitTask(task: Task, taskName: string, useCache: boolean): void {
     this.#queue.push({ task, name: taskName, useCache });
     if (!this.#pumpScheduled) {
@@ -83,21 +85,14 @@ export class InProcessRunner implements Runner {
       ...job,
       status: "running",
       start: new Date(),
-      cpuAtStart: 0,
-      cpuSampledAt: 0,
+      sample: this.#monitor.startSample(),
     };
-    const now = performance.now();
-    if (now - this.#cpuSample.at >= CPU_SAMPLE_MS) {
-      this.#cpuSample = { micros: this.#runtime.cpuMicros(), at: now };
-    }
-    running.cpuAtStart = this.#cpuSample.micros;
-    running.cpuSampledAt = this.#cpuSample.at;
     this.#running.add(running);
     const env = { storage: this.#storage, context: this.#context, signal: this.#abort.signal };
-    executeTask(job.task, job.name, job.useCache, env, () => running.status = "loading").then(
+    loadOrRun(job.task, job.name, job.useCache, env, () => running.status = "loading").then(
       (result) => {
         if (!this.#running.delete(running)) return; // stopped: already reported as failed
-        this.#results.set(job.task, result);
+        this.results.set(job.task, result);
         this.#finish([job.task, result.meta]);
       },
       (error: unknown) => {
@@ -108,68 +103,62 @@ export class InProcessRunner implements Runner {
   }
 
   #finish(outcome: Outcome): void {
-    this.#outcomes.push(outcome);
+    this.outcomes.push(outcome);
     this.#pump();
   }
 
-  wait({ timeoutMs }: { timeoutMs: number | null }): Promise<Outcome[]> {
-    return this.#outcomes.wait(timeoutMs, this.pendingTaskCount());
-  }
-
+  /** Cancels the submitted tasks that have not started. */
   cancel(): void {
     this.#queue.length = 0;
     this.#queueHead = 0;
   }
 
+  /**
+   * Fires the tasks' stop signal and reports each running task as failed at
+   * once: code in this thread cannot be killed, so a late outcome is ignored.
+   *
+   * @returns At once.
+   */
   stop(): Promise<void> {
     this.cancel();
     this.#abort.abort(new RunnerError("The Lab stopped running tasks"));
-    // Code in this thread cannot be killed: its outcome is reported now and ignored later.
     for (const running of [...this.#running]) {
       this.#running.delete(running);
-      this.#outcomes.push([
+      this.outcomes.push([
         running.task,
         new RunnerError(`Stopped ${running.name} while it was running`),
       ]);
     }
-    this.#outcomes.release();
+    this.outcomes.release();
     return Promise.resolve();
   }
 
+  /**
+   * Nothing to release: tasks run in this thread.
+   *
+   * @returns At once.
+   */
   close(): Promise<void> {
     return Promise.resolve();
   }
 
+  /**
+   * How many tasks are submitted and neither cancelled nor returned by `wait`.
+   *
+   * @returns The count.
+   */
   pendingTaskCount(): number {
-    return this.#queue.length - this.#queueHead + this.#running.size + this.#outcomes.size;
+    return this.#queue.length - this.#queueHead + this.#running.size + this.outcomes.size;
   }
 
-  getResult(task: Task): TaskResult {
-    return this.#results.get(task);
-  }
-
-  removeResults(tasks: Task[]): void {
-    this.#results.remove(tasks);
-  }
-
+  /**
+   * One row per running task, with this process's figures (tasks in one
+   * thread cannot be told apart) and CPU use since the task started.
+   *
+   * @returns The rows.
+   */
   getTaskInfos(): TaskMonitorInfo[] {
-    const now = performance.now();
-    const cpu = this.#runtime.cpuMicros();
-    const rss = this.#runtime.rssBytes();
-    return [...this.#running].map((running) => {
-      // CPU used since the sample, over the wall time since that same sample.
-      const wallMicros = (now - running.cpuSampledAt) * 1000;
-      return {
-        name: running.name,
-        status: running.status,
-        pid: this.#runtime.pid,
-        threadId: null,
-        start: running.start,
-        // Whole-process figures: tasks in one thread cannot be told apart.
-        cpuPercent: wallMicros > 0 ? ((cpu - running.cpuAtStart) / wallMicros) * 100 : null,
-        rssBytes: rss,
-        children: null,
-      };
-    });
+    const place = { usage: "here", pid: this.#pid, threadId: null } as const;
+    return this.#monitor.infos(this.#running, () => place, "start");
   }
 }

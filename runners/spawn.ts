@@ -3,9 +3,8 @@
  *
  * @module
  */
-import { PoolRunner } from "./_pool.ts";
+import { buildPoolRunner } from "./_pool_strategy.ts";
 import type { Runner, RunnerBackend, RunnerBuildOptions } from "../core/runner.ts";
-import { loadRuntimeAdapter } from "../runtime/adapter.ts";
 
 /**
  * Runs tasks in a pool of fresh subprocesses of the same runtime (Node
@@ -17,14 +16,9 @@ import { loadRuntimeAdapter } from "../runtime/adapter.ts";
  * A task's stdout and stderr reach the Lab's log, labelled with its name, and
  * the task table shows each subprocess's own CPU and memory (Linux).
  *
- * Task types are found by importing the module that defined them (`task()`'s
- * `module`, found from its call site); a module that runs a Lab when imported
- * fails at once with a LabError saying how to guard it. With a MemoryStorage
- * or a custom Storage, which workers cannot reach, cached results are loaded
- * and new ones saved on the Lab's side. A task that throws, exits or crashes
- * fails alone with a RunnerError saying what happened; its worker is replaced.
- * A task whose `runnerOptions` give this backend's section a `maxHeapMb` runs
- * on a worker of its own with that heap limit (see `WorkerRunnerOptions`).
+ * What the three worker backends share (finding task types, where caching
+ * happens, crashes, heap limits) is described on `buildPoolRunner` and in
+ * the README's "Runner backends".
  *
  * @example
  * ```ts
@@ -43,14 +37,13 @@ import { loadRuntimeAdapter } from "../runtime/adapter.ts";
  * ```
  */
 export class SpawnRunnerBackend implements RunnerBackend {
-  async buildRunner({ context, storage, maxWorkers }: RunnerBuildOptions): Promise<Runner> {
-    const runtime = await loadRuntimeAdapter();
-    return new PoolRunner({
-      kind: "spawn",
-      size: maxWorkers ?? runtime.availableParallelism(),
-      context,
-      storage,
-      runtime,
-    });
+  /**
+   * Builds a pool of spawn workers for one run; no worker starts before a task is submitted.
+   *
+   * @param options The Lab's context and storage, and `maxWorkers`.
+   * @returns The runner.
+   */
+  buildRunner(options: RunnerBuildOptions): Promise<Runner> {
+    return buildPoolRunner("spawn", options);
   }
 }

@@ -48,6 +48,8 @@ let tempCounter = 0;
 export class LocalStorage implements Storage {
   /** The absolute directory holding the entries. */
   readonly dir: string;
+  /** True: the bytes are on disk once a write resolves. */
+  readonly copiesOnWrite = true;
   #ready = false;
 
   /** @param dir Directory for the entries; made (with a `.gitignore`) on first write. */

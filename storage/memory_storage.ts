@@ -25,6 +25,8 @@ import { type Storage, validateName } from "../core/storage.ts";
  * ```
  */
 export class MemoryStorage implements Storage {
+  /** True: a write keeps a copy of the bytes, never the caller's buffer. */
+  readonly copiesOnWrite = true;
   readonly #entries = new Map<string, Map<string, Uint8Array>>();
 
   async findKeys(): Promise<string[]> {

@@ -1,0 +1,141 @@
+/**
+ * One worker of a pool and what the pool knows about it: whether it has
+ * started, the task it runs, the tasks it holds, and why it ended.
+ *
+ * @module
+ */
+import { emitLog } from "../core/logger.ts";
+import { OUT_OF_MEMORY, type RuntimeAdapter, type WorkerHandle } from "../runtime/adapter.ts";
+import type { PoolStrategy } from "./_pool_strategy.ts";
+
+// What V8 (Node, Deno) writes to stderr as it dies of an exhausted heap.
+const OOM_LINE = /Reached heap limit|JavaScript heap out of memory|Fatal JavaScript out of memory/;
+
+/** What a slot tells its pool. */
+export interface SlotEvents {
+  /** A protocol message from the worker. */
+  message(message: unknown): void;
+  /** The worker is gone; `reason` as the runtime adapter gave it. */
+  exit(reason: string): void;
+}
+
+/** A pool's per-worker state; `J` is the pool's record of a task. */
+export class WorkerSlot<J extends { name: string }> {
+  /** The worker, once it has started. */
+  handle: WorkerHandle | null = null;
+  /** Settles once the worker has started (or failed to). */
+  started: Promise<unknown> = Promise.resolve();
+  /** True once the worker said it is ready and got its start-up message. */
+  ready = false;
+  /** The task it runs, or null when idle. */
+  job: J | null = null;
+  /** The task it was started for (a dedicated worker), until it is ready. */
+  reserved: J | null;
+  /** The heap limit of a dedicated worker (one task, then ended), or null for a shared one. */
+  readonly heapMb: number | null;
+  /** The exit code a task called exit with, or null. */
+  exitCode: number | null = null;
+  /** True once it ended or is being ended. */
+  gone = false;
+  /** Cache keys of the tasks this worker holds, so nested tasks are sent once, by reference. */
+  readonly known: Set<string> = new Set();
+  #lastName: string;
+  #outOfMemory = false;
+
+  /**
+   * @param reserved The task a dedicated worker is started for, or null.
+   * @param heapMb Its heap limit, or null for a shared worker.
+   */
+  constructor(reserved: J | null, heapMb: number | null) {
+    this.reserved = reserved;
+    this.heapMb = heapMb;
+    this.#lastName = reserved?.name ?? "labtech worker";
+  }
+
+  /** True for a shared worker that is ready and runs nothing. */
+  get idleShared(): boolean {
+    return this.ready && this.job === null && this.heapMb === null;
+  }
+
+  /** True for a shared worker still starting, which will take a task when ready. */
+  get startingShared(): boolean {
+    return !this.ready && this.heapMb === null && this.job === null;
+  }
+
+  /**
+   * Starts the worker; its output becomes log lines labelled with its task's name.
+   *
+   * @param strategy The backend's way to start it.
+   * @param runtime The runtime adapter.
+   * @param events Where its messages and its end go.
+   * @param shouldEnd Asked once it has started: true ends it at once (the pool closed meanwhile).
+   */
+  start(
+    strategy: PoolStrategy,
+    runtime: RuntimeAdapter,
+    events: SlotEvents,
+    shouldEnd: () => boolean,
+  ): void {
+    const started = strategy.start(runtime, {
+      message: events.message,
+      output: (stream, line) => {
+        if (stream === "stderr" && OOM_LINE.test(line)) this.#outOfMemory = true;
+        emitLog({
+          level: stream === "stderr" ? "warn" : "info",
+          source: this.job?.name ?? this.#lastName,
+          message: line,
+        });
+      },
+      exit: events.exit,
+    }, { maxHeapMb: this.heapMb });
+    this.started = started.then((handle) => {
+      this.handle = handle;
+      if (shouldEnd() || this.gone) return handle.terminate();
+    }, (error: unknown) => events.exit(`it could not start: ${(error as Error).message}`));
+  }
+
+  /**
+   * Gives it a task to run.
+   *
+   * @param job The task's record.
+   * @param message The run message.
+   * @throws whatever sending throws (a value that cannot be cloned); the slot is then idle.
+   */
+  send(job: J, message: unknown): void {
+    this.job = job;
+    this.#lastName = job.name;
+    try {
+      this.handle!.send(message);
+    } catch (error) {
+      this.job = null;
+      this.known.clear();
+      throw error;
+    }
+  }
+
+  /**
+   * Ends the worker (or, still starting, once it has started).
+   *
+   * @returns Once it is gone.
+   */
+  end(): Promise<unknown> {
+    this.gone = true;
+    return this.handle !== null ? this.handle.terminate() : this.started;
+  }
+
+  /**
+   * Why the worker ended, for an error message.
+   *
+   * @param reason The runtime adapter's reason.
+   * @returns An exit the task called, running out of memory (with the limit), or `reason`.
+   */
+  exitReason(reason: string): string {
+    if (this.exitCode !== null) return `the task called exit with code ${this.exitCode}`;
+    if (this.#outOfMemory || reason === OUT_OF_MEMORY) {
+      return `${OUT_OF_MEMORY}${
+        this.heapMb === null ? "" : ` (its heap limit is ${this.heapMb} MB)`
+      }`;
+    }
+    return reason;
+  }
+}
