@@ -8,24 +8,15 @@ import { VERSION } from "../core/version.ts";
 import { detectRuntime } from "../runtime/detect.ts";
 import type { Storage } from "../core/storage.ts";
 import type { Cache } from "../core/cache.ts";
+import {
+  type EntryMetadata,
+  METADATA_FILE,
+  readMetadata as readEntryMetadata,
+} from "./_metadata.ts";
 
-/** The name of the metadata file in every entry. */
-export const METADATA_FILE = "metadata.json";
-
-/** What `metadata.json` holds. */
-export interface EntryMetadata {
-  labtechVersion: string;
-  cacheFormat: string;
-  cacheKey: string;
-  dataFile: string;
-  task: { name: string; codeVersion: string | null; params: unknown };
-  start: string | null;
-  durationMs: number | null;
-  runtime: string;
-}
+export { type EntryMetadata, METADATA_FILE } from "./_metadata.ts";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** A cache that stores `metadata.json` and one data file in its own format. */
 export abstract class FileCache implements Cache {
@@ -73,20 +64,9 @@ export abstract class FileCache implements Cache {
   /** Called once `data` (from `encode`) has been written to `storage`. */
   protected written(_data: Uint8Array, _storage: Storage): void {}
 
-  /** Reads and checks an entry's metadata. */
+  /** Reads and checks an entry's metadata, then that it is in this cache's format. */
   protected async readMetadata(storage: Storage, key: string): Promise<EntryMetadata> {
-    const bytes = await storage.read(key, METADATA_FILE);
-    let metadata: EntryMetadata;
-    try {
-      metadata = JSON.parse(decoder.decode(bytes));
-    } catch (error) {
-      throw new CacheError(`Cannot read cache entry ${key}: its metadata.json is not valid JSON`, {
-        cause: error,
-      });
-    }
-    if (metadata?.cacheKey !== key || typeof metadata.task?.name !== "string") {
-      throw new CacheError(`Cannot read cache entry ${key}: its metadata.json is for another key`);
-    }
+    const metadata = await readEntryMetadata(storage, key);
     if (metadata.cacheFormat !== this.format) {
       throw new CacheError(
         `Cannot read cache entry ${key}: it was written as ${metadata.cacheFormat}, not ${this.format}`,

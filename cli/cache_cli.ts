@@ -1,16 +1,29 @@
 /**
- * The logic of `labtech cache list|clear`: reads a LocalStorage directory's
- * `metadata.json` files without importing any task code, and never fails on a
- * corrupt entry.
+ * The logic of `labtech cache list|clear`: reads a storage's entries through
+ * the `Storage` interface and the file caches' metadata reader, without
+ * importing any task code, and never fails on a corrupt entry.
  *
  * @module
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { LocalStorage } from "../storage/local_storage.ts";
-import { formatBytes, formatSeconds, truncate } from "../observe/_format.ts";
+import { type CacheEntryInfo, countByType, type EntryFilter, listEntries } from "./_entries.ts";
+import { formatEntries } from "./_listing.ts";
+import { type CliStorage, openCliStorage } from "./_storage_arg.ts";
 
-/** Where the CLI writes. */
+export type { CacheEntryInfo } from "./_entries.ts";
+export { summarizeStored } from "./_listing.ts";
+
+/**
+ * Where the CLI writes.
+ * @example
+ * ```ts
+ * import { type CliIO, runCacheCli } from "./cache_cli.ts";
+ * import assert from "node:assert/strict";
+ * let out = "";
+ * const io: CliIO = { out: (t) => (out += t), err: (t) => (out += t) };
+ * assert.equal(await runCacheCli(["--help"], io), 0);
+ * assert.match(out, /cache clear/);
+ * ```
+ */
 export interface CliIO {
   /** Normal output (stdout). */
   out(text: string): void;
@@ -18,140 +31,35 @@ export interface CliIO {
   err(text: string): void;
 }
 
-/** One cache entry as the CLI lists it. */
-export interface CacheEntryInfo {
-  /** The entry's cache key (its folder name). */
-  key: string;
-  /** The task type's name. */
-  type: string;
-  /** A short summary of the parameters, or null for a corrupt entry. */
-  params: string | null;
-  /** When the result was produced (ISO 8601), or null. */
-  start: string | null;
-  /** How long producing it took, in ms, or null. */
-  durationMs: number | null;
-  /** Bytes on disk. */
-  sizeBytes: number;
-  /** Why the entry cannot be read, or null when it can. */
-  corrupt: string | null;
-}
-
 const USAGE = `Usage:
-  labtech cache list  --storage DIR [--type NAME]
-  labtech cache clear --storage DIR (--type NAME | --all)
+  labtech cache list  --storage DIR [--type NAME] [--code-version V]
+  labtech cache clear --storage DIR (--type NAME [--code-version V] | --all)
 
 Lists or removes cached results in a labtech storage directory.
+Entries are matched by the task type name stored in each entry.
+  --code-version V   only entries whose task type had codeVersion V
+                     (--code-version= selects entries without one);
+                     e.g. clear the stale v1 results of a type now at v2
 `;
-
-const TAG = "$labtech";
-
-/** Short text of a stored parameter value: tasks as `Name(k=v)`, bigints as `5n`. */
-export function summarizeStored(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(summarizeStored).join(", ")}]`;
-  if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? String(value);
-  const record = value as Record<string, unknown>;
-  if (record[TAG] === "bigint") return `${String(record.value)}n`;
-  if (record[TAG] === "task") return `${String(record.name)}(${summarizeParams(record.params)})`;
-  const inner = record[TAG] === "object" ? record.value as Record<string, unknown> : record;
-  return `{${Object.keys(inner).map((k) => `${k}: ${summarizeStored(inner[k])}`).join(", ")}}`;
-}
-
-function summarizeParams(params: unknown): string {
-  if (typeof params !== "object" || params === null) return "";
-  const record = params as Record<string, unknown>;
-  return Object.keys(record).map((k) => `${k}=${summarizeStored(record[k])}`).join(", ");
-}
-
-function sizeOf(path: string): number {
-  const stat = statSync(path, { throwIfNoEntry: false });
-  if (stat === undefined) return 0;
-  if (!stat.isDirectory()) return stat.size;
-  return readdirSync(path).reduce((sum, name) => sum + sizeOf(join(path, name)), 0);
-}
-
-/** Reads one entry's metadata; a corrupt entry comes back with `corrupt` set. */
-export function readEntry(dir: string, key: string): CacheEntryInfo {
-  const split = key.indexOf("__");
-  const info: CacheEntryInfo = {
-    key,
-    type: split > 0 ? key.slice(0, split) : key,
-    params: null,
-    start: null,
-    durationMs: null,
-    sizeBytes: sizeOf(join(dir, key)),
-    corrupt: null,
-  };
-  try {
-    const meta = JSON.parse(readFileSync(join(dir, key, "metadata.json"), "utf8"));
-    const task = meta?.task;
-    if (typeof task !== "object" || task === null || typeof task.name !== "string") {
-      throw new Error("metadata.json has no task");
-    }
-    info.type = task.name;
-    info.params = summarizeParams(task.params);
-    info.start = typeof meta.start === "string" ? meta.start : null;
-    info.durationMs = typeof meta.durationMs === "number" ? meta.durationMs : null;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    info.corrupt = code === "ENOENT" ? "no metadata.json" : (error as Error).message;
-  }
-  return info;
-}
-
-/** The entries of a storage directory, optionally only those of one task type. */
-export async function listEntries(
-  dir: string,
-  type: string | null = null,
-): Promise<CacheEntryInfo[]> {
-  const keys = await new LocalStorage(dir).findKeys();
-  const entries: CacheEntryInfo[] = [];
-  for (const key of keys) {
-    if (!statSync(join(dir, key), { throwIfNoEntry: false })?.isDirectory()) continue;
-    const entry = readEntry(dir, key);
-    if (type === null || entry.type === type || key.startsWith(`${type}__`)) entries.push(entry);
-  }
-  return entries;
-}
-
-function formatDuration(ms: number | null): string {
-  if (ms === null) return "-";
-  if (ms < 1000) return `${ms.toFixed(1)} ms`;
-  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : formatSeconds(ms / 1000);
-}
-
-/** The listing as aligned text lines with a header and a total. */
-export function formatEntries(entries: readonly CacheEntryInfo[]): string[] {
-  const rows = [["TYPE", "PARAMS", "START", "DURATION", "SIZE"]];
-  for (const e of entries) {
-    rows.push([
-      e.type,
-      e.corrupt !== null ? `(corrupt: ${truncate(e.corrupt, 40)})` : truncate(e.params ?? "", 60),
-      e.start?.replace(/\.\d+Z$/, "Z") ?? "-",
-      formatDuration(e.durationMs),
-      formatBytes(e.sizeBytes),
-    ]);
-  }
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const lines = rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd());
-  const total = entries.reduce((sum, e) => sum + e.sizeBytes, 0);
-  const corrupt = entries.filter((e) => e.corrupt !== null).length;
-  lines.push(
-    `${entries.length} entr${entries.length === 1 ? "y" : "ies"}, ${formatBytes(total)}` +
-      (corrupt > 0 ? ` (${corrupt} corrupt)` : ""),
-  );
-  return lines;
-}
 
 interface ParsedArgs {
   command: string | null;
   storage: string | null;
   type: string | null;
+  codeVersion: string | null | undefined;
   all: boolean;
   help: boolean;
 }
 
 function parseArgs(args: readonly string[]): ParsedArgs {
-  const parsed: ParsedArgs = { command: null, storage: null, type: null, all: false, help: false };
+  const parsed: ParsedArgs = {
+    command: null,
+    storage: null,
+    type: null,
+    codeVersion: undefined,
+    all: false,
+    help: false,
+  };
   const rest = [...args];
   if (rest[0] === "cache") rest.shift();
   else if (rest.length > 0 && !rest[0]!.startsWith("-")) {
@@ -162,13 +70,16 @@ function parseArgs(args: readonly string[]): ParsedArgs {
     const [flag, inline] = arg.startsWith("--") && arg.includes("=")
       ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
       : [arg, undefined];
-    const value = () => {
+    const value = (allowEmpty = false) => {
       const v = inline ?? rest.shift();
-      if (v === undefined || v === "") throw new RangeError(`${flag} needs a value`);
+      if (v === undefined || (v === "" && !allowEmpty)) {
+        throw new RangeError(`${flag} needs a value`);
+      }
       return v;
     };
     if (flag === "--storage") parsed.storage = value();
     else if (flag === "--type") parsed.type = value();
+    else if (flag === "--code-version") parsed.codeVersion = value(true) || null;
     else if (flag === "--all") parsed.all = true;
     else if (flag === "--help" || flag === "-h") parsed.help = true;
     else if (!flag.startsWith("-") && parsed.command === null) parsed.command = flag;
@@ -177,11 +88,31 @@ function parseArgs(args: readonly string[]): ParsedArgs {
   return parsed;
 }
 
+/** The entries a command applies to; reports an unknown type with the types there are. */
+async function selectEntries(
+  cs: CliStorage,
+  filter: EntryFilter,
+  io: CliIO,
+): Promise<CacheEntryInfo[] | null> {
+  const entries = await listEntries(cs, filter);
+  if (entries.length > 0 || filter.type === null) return entries;
+  const all = await listEntries(cs, { type: null });
+  if (all.some((e) => e.type === filter.type)) return entries; // the type is there, not this version
+  const types = [...countByType(all)].map(([type, n]) => `${type} (${n})`).join(", ");
+  io.err(
+    `labtech: no entries of type ${filter.type} found in ${cs.where}; ` +
+      (types === "" ? "the storage is empty\n" : `types found: ${types}\n`),
+  );
+  return null;
+}
+
 /**
  * Runs `labtech cache list|clear` with `args` (the words after `labtech`).
  *
- * @returns The exit code: 0 on success, 1 when the storage cannot be read, 2 for misuse.
- *
+ * @param args The command line after `labtech`, e.g. `["cache", "list", "--storage", "dir"]`.
+ * @param io Where output and errors go.
+ * @returns The exit code: 0 on success, 1 when the storage cannot be read or
+ *   has no entries of the type asked for, 2 for misuse.
  * @example
  * ```ts
  * import { runCacheCli } from "./cache_cli.ts";
@@ -212,26 +143,38 @@ export async function runCacheCli(args: readonly string[], io: CliIO): Promise<n
     io.err(`labtech: --storage DIR is required\n\n${USAGE}`);
     return 2;
   }
-  const dir = resolve(parsed.storage);
-  if (!existsSync(dir)) {
-    io.err(`labtech: no storage directory at ${dir}\n`);
-    return 1;
+  if (parsed.command === "clear" && parsed.type === null && !parsed.all) {
+    io.err(`labtech: cache clear needs --type NAME (or --all to clear everything)\n`);
+    return 2;
+  }
+  if (parsed.all && (parsed.type !== null || parsed.codeVersion !== undefined)) {
+    io.err(`labtech: cache clear --all takes no --type or --code-version\n`);
+    return 2;
+  }
+  let cs: CliStorage;
+  try {
+    cs = openCliStorage(parsed.storage);
+  } catch (error) {
+    io.err(`labtech: ${(error as Error).message}\n`);
+    return error instanceof RangeError ? 2 : 1;
   }
   try {
+    const filter: EntryFilter = { type: parsed.type, codeVersion: parsed.codeVersion };
+    const entries = await selectEntries(cs, filter, io);
+    if (entries === null) return 1;
     if (parsed.command === "list") {
-      io.out(formatEntries(await listEntries(dir, parsed.type)).join("\n") + "\n");
+      io.out(formatEntries(entries).join("\n") + "\n");
       return 0;
     }
-    if (parsed.type === null && !parsed.all) {
-      io.err(`labtech: cache clear needs --type NAME (or --all to clear everything)\n`);
-      return 2;
-    }
-    const entries = await listEntries(dir, parsed.type);
-    const storage = new LocalStorage(dir);
-    for (const entry of entries) await storage.delete(entry.key);
-    const what = parsed.type === null ? "" : ` of type ${parsed.type}`;
+    for (const entry of entries) await cs.storage.delete(entry.key);
+    const what = (parsed.type === null ? "" : ` of type ${parsed.type}`) +
+      (parsed.codeVersion === undefined
+        ? ""
+        : ` with code version ${parsed.codeVersion ?? "(none)"}`);
     io.out(
-      `Removed ${entries.length} entr${entries.length === 1 ? "y" : "ies"}${what} from ${dir}\n`,
+      `Removed ${entries.length} entr${
+        entries.length === 1 ? "y" : "ies"
+      }${what} from ${cs.where}\n`,
     );
     return 0;
   } catch (error) {

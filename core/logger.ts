@@ -7,20 +7,21 @@
 
 /**
  * Severity of a log line.
-
  * @example
  * ```ts
- * import type { LogLevel } from "./logger.ts";
+ * import { type LogLevel, type LogRecord, createLogger, setLogSink } from "./logger.ts";
  * import assert from "node:assert/strict";
- * const levels: LogLevel[] = ["debug", "info", "warn", "error"];
- * assert.equal(levels.length, 4);
+ * const levels: LogLevel[] = [];
+ * const previous = setLogSink((record: LogRecord) => levels.push(record.level));
+ * createLogger("Fit[00]").warn("slow");
+ * setLogSink(previous);
+ * assert.deepEqual(levels, ["warn"]);
  * ```
  */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /**
  * A log line on its way to the sink.
-
  * @example
  * ```ts
  * import { emitLog, type LogRecord, setLogSink } from "./logger.ts";
@@ -41,7 +42,6 @@ export interface LogRecord {
 
 /**
  * Receives every log line; replace it with {@linkcode setLogSink}.
-
  * @example
  * ```ts
  * import { createLogger, type LogSink, setLogSink } from "./logger.ts";
@@ -58,7 +58,6 @@ export type LogSink = (record: LogRecord) => void;
 
 /**
  * Writes log lines for one source.
-
  * @example
  * ```ts
  * import { createLogger, type Logger, type LogRecord, setLogSink } from "./logger.ts";
@@ -91,8 +90,10 @@ const consoleSink: LogSink = ({ level, source, message }) => {
 let currentSink: LogSink = consoleSink;
 
 /**
- * Replaces the sink that receives every log line; returns the previous one.
+ * Replaces the sink that receives every log line.
  *
+ * @param sink Receives every record from now on.
+ * @returns The previous sink, to put back later.
  * @example Collect log lines in a test
  * ```ts
  * import { createLogger, setLogSink, type LogRecord } from "./logger.ts";
@@ -115,6 +116,8 @@ export function setLogSink(sink: LogSink): LogSink {
  * True when `sink` is labtech's own console sink (no custom sink installed):
  * only then does a progress display take the sink over while it runs.
  *
+ * @param sink A sink, e.g. the one `setLogSink` returned.
+ * @returns Whether it is the default console sink.
  * @example
  * ```ts
  * import { isConsoleSink, setLogSink } from "./logger.ts";
@@ -128,7 +131,11 @@ export function isConsoleSink(sink: LogSink): boolean {
   return sink === consoleSink;
 }
 
-/** Sends one record to the current sink. */
+/**
+ * Sends one record to the current sink.
+ *
+ * @param record The log line.
+ */
 export function emitLog(record: LogRecord): void {
   currentSink(record);
 }
@@ -136,6 +143,8 @@ export function emitLog(record: LogRecord): void {
 /**
  * Makes a logger whose lines carry `source`.
  *
+ * @param source Who writes: `labtech` or a task name such as `Fit[01]`.
+ * @returns The logger.
  * @example
  * ```ts
  * import { createLogger, setLogSink, type LogRecord } from "./logger.ts";

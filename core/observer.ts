@@ -7,13 +7,13 @@ import type { Runner } from "./runner.ts";
 
 /**
  * How one task ended, for progress counts.
-
  * @example
  * ```ts
  * import type { TaskOutcome } from "./observer.ts";
  * import assert from "node:assert/strict";
- * const outcome: TaskOutcome = { cached: true, failed: false };
- * assert.equal(outcome.cached, true);
+ * const outcomes: TaskOutcome[] = [{ cached: true, failed: false }, { cached: false, failed: true }];
+ * const cached = outcomes.filter((o) => o.cached).length;
+ * assert.equal(cached, 1);
  * ```
  */
 export interface TaskOutcome {
@@ -25,7 +25,6 @@ export interface TaskOutcome {
 
 /**
  * Receives a run's progress; the progress bars and task table implement it.
-
  * @example
  * ```ts
  * import type { RunObserver, TaskOutcome } from "./observer.ts";
@@ -45,21 +44,37 @@ export interface TaskOutcome {
  * ```
  */
 export interface RunObserver {
-  /** The run starts with this many tasks per type name. */
+  /**
+   * The run starts with this many tasks per type name, dependencies first.
+   *
+   * @param totals Task counts by type name.
+   */
   start(totals: ReadonlyMap<string, number>): void;
-  /** More tasks joined the run (a corrupt cache entry's dependencies). */
+  /**
+   * More tasks joined the run (a corrupt cache entry's dependencies).
+   *
+   * @param more Added task counts by type name.
+   */
   add(more: ReadonlyMap<string, number>): void;
-  /** A task finished. */
+  /**
+   * A task finished: ran, loaded from the cache, or failed.
+   *
+   * @param typeName Its task type's name.
+   * @param outcome Whether it was cached or failed.
+   */
   taskDone(typeName: string, outcome: TaskOutcome): void;
-  /** Called often while waiting; may read `runner.getTaskInfos()`. */
+  /**
+   * Called often while waiting.
+   *
+   * @param runner The run's runner; `runner.getTaskInfos()` lists the running tasks.
+   */
   update(runner: Runner): void;
-  /** The run ended (successfully or not). */
+  /** The run ended (successfully or not); called exactly once after `start`. */
   end(): void;
 }
 
 /**
  * Options of the live task table.
-
  * @example
  * ```ts
  * import type { TopOptions } from "./observer.ts";
@@ -82,7 +97,6 @@ export interface TopOptions {
 
 /**
  * What a run shows while it goes: the display options of `RunOptions`.
- *
  * @example
  * ```ts
  * import type { DisplayOptions } from "./observer.ts";

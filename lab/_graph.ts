@@ -98,3 +98,37 @@ function checkAcyclic(nodes: Map<string, GraphNode>): void {
     throw new LabError(`Cannot run tasks: there is a dependency cycle through ${stuck.task}`);
   }
 }
+
+/**
+ * The type names of a run's tasks, dependencies first: a type comes after
+ * every type its tasks depend on (ties in order of appearance), so progress
+ * lists types in the order they can finish.
+ */
+export function typeOrder(nodes: ReadonlyMap<string, GraphNode>): string[] {
+  // Height of a node: the longest chain of dependencies below it (Kahn from the leaves).
+  const height = new Map<GraphNode, number>();
+  const remaining = new Map<GraphNode, number>();
+  const free: GraphNode[] = [];
+  for (const node of nodes.values()) {
+    remaining.set(node, node.deps.length);
+    if (node.deps.length === 0) free.push(node);
+  }
+  while (free.length > 0) {
+    const node = free.pop()!;
+    const h = Math.max(-1, ...node.deps.map((dep) => height.get(dep) ?? 0)) + 1;
+    height.set(node, h);
+    for (const dependent of node.dependents) {
+      const left = remaining.get(dependent)! - 1;
+      remaining.set(dependent, left);
+      if (left === 0) free.push(dependent);
+    }
+  }
+  const rank = new Map<string, number>();
+  for (const node of nodes.values()) {
+    const name = node.task.type.name;
+    rank.set(name, Math.max(rank.get(name) ?? 0, height.get(node) ?? 0));
+  }
+  const appearance = [...rank.keys()];
+  const first = new Map(appearance.map((name, i) => [name, i]));
+  return appearance.sort((a, b) => rank.get(a)! - rank.get(b)! || first.get(a)! - first.get(b)!);
+}

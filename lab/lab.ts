@@ -4,6 +4,7 @@
  * @module
  */
 import { cacheOf } from "../caches/_default_cache.ts";
+import { readMetadata, typeNameOfKey } from "../caches/_metadata.ts";
 import { resolveBackend, type RunnerName } from "../runners/backends.ts";
 import type { RunnerBackend } from "../core/runner.ts";
 import { loadRuntimeAdapter } from "../runtime/adapter.ts";
@@ -12,7 +13,7 @@ import { LocalStorage } from "../storage/local_storage.ts";
 import { NullStorage } from "../storage/null_storage.ts";
 import type { Storage } from "../core/storage.ts";
 import { createRunDisplay } from "../observe/run_display.ts";
-import { buildGraph } from "./_graph.ts";
+import { buildGraph, typeOrder } from "./_graph.ts";
 import { Coordinator } from "./coordinator.ts";
 import { LabError } from "../core/errors.ts";
 import { labLogger } from "../core/logger.ts";
@@ -22,7 +23,6 @@ import type { LabContext } from "../core/task.ts";
 
 /**
  * The result type of a task type's tasks.
- *
  * @example
  * ```ts
  * import type { ResultOf } from "./lab.ts";
@@ -36,7 +36,6 @@ export type ResultOf<T> = T extends Task<any, infer R> ? R : never;
 
 /**
  * What `new Lab()` takes.
-
  * @example
  * ```ts
  * import { Lab, type LabOptions } from "./lab.ts";
@@ -62,7 +61,6 @@ export interface LabOptions {
 
 /**
  * What `runTasks` takes.
-
  * @example
  * ```ts
  * import { Lab, type RunOptions } from "./lab.ts";
@@ -89,7 +87,6 @@ export interface RunOptions extends DisplayOptions {
 /**
  * Runs tasks: loads cached results instead of running again, runs nested
  * tasks first, and spreads the work over the chosen runner backend.
- *
  * @example Run a small sweep twice: the second run loads from the cache
  * ```ts
  * import { Lab } from "./lab.ts";
@@ -156,8 +153,22 @@ export class Lab {
   /**
    * Runs (or loads) `tasks` and everything they depend on.
    *
+   * @param tasks The tasks to run; nested tasks in their parameters run first.
+   * @param options Cache busting, an abort signal, and the display (or an `observer`).
    * @returns A Map from each task passed in to its result, in their order.
-   * @throws {LabError} when the input is refused, or after the run when tasks failed.
+   * @throws {LabError} when the input is refused (not tasks, a stale codeVersion, a cycle,
+   *   an already aborted signal), or after the run when tasks failed or it was interrupted.
+   * @throws {RangeError} for malformed `top` options.
+   * @example Results come back keyed by the tasks passed in
+   * ```ts
+   * import { Lab } from "./lab.ts";
+   * import { task } from "../core/task.ts";
+   * import assert from "node:assert/strict";
+   * const half = task({ name: "DocLabHalf", run: (p: { x: number }) => p.x / 2 });
+   * const tasks = [half({ x: 2 }), half({ x: 6 })];
+   * const results = await new Lab({ storage: null }).runTasks(tasks, { progress: false });
+   * assert.equal(results.get(tasks[1]!), 3);
+   * ```
    */
   async runTasks<T extends Task>(
     tasks: readonly T[],
@@ -176,26 +187,32 @@ export class Lab {
       }
     });
     const nodes = buildGraph(tasks);
-    const observer = options.observer ??
-      await createRunDisplay({ options, adapter: await loadRuntimeAdapter() });
+    const { signal } = options;
+    // Refuse before anything is built: no display, no workers.
+    if (signal?.aborted) throw new LabError("Cannot run tasks: the signal was already aborted");
+    const adapter = await loadRuntimeAdapter();
     const backend = await resolveBackend(this.runner);
+    const display = options.observer ?? await createRunDisplay({ options, adapter });
+    const observer = display === null ? null : inTypeOrder(display, typeOrder(nodes));
     const runner = await backend.buildRunner({
       context: this.context,
       storage: this.storage,
       maxWorkers: this.maxWorkers,
     });
-    const coordinator = new Coordinator(runner, {
-      storage: this.storage,
-      bustCache: options.bustCache ?? false,
-      continueOnFailure: this.continueOnFailure,
-      observer,
-    }, this.maxWorkers);
-    const interrupt = () => coordinator.interrupt();
-    const { signal } = options;
-    if (signal?.aborted) throw new LabError("Cannot run tasks: the signal was already aborted");
-    signal?.addEventListener("abort", interrupt, { once: true });
-    const removeInterrupt = (await loadRuntimeAdapter()).onInterrupt(interrupt);
+    // From here on the runner is closed whatever happens.
+    let removeInterrupt = () => {};
+    const interrupt = () => coordinator?.interrupt();
+    let coordinator: Coordinator | undefined;
     try {
+      coordinator = new Coordinator(runner, {
+        storage: this.storage,
+        bustCache: options.bustCache ?? false,
+        continueOnFailure: this.continueOnFailure,
+        observer,
+      }, this.maxWorkers);
+      signal?.addEventListener("abort", interrupt, { once: true });
+      removeInterrupt = adapter.onInterrupt(interrupt);
+      if (signal?.aborted) throw new LabError("Cannot run tasks: the signal was aborted");
       await coordinator.execute(nodes);
     } finally {
       removeInterrupt();
@@ -210,7 +227,10 @@ export class Lab {
   /**
    * Runs (or loads) one task and returns its result.
    *
-   * @example
+   * @param task The task to run.
+   * @param options As for {@linkcode Lab.runTasks}.
+   * @returns The task's result.
+   * @throws {LabError} when the task is refused or fails. @example
    * ```ts
    * import { Lab } from "./lab.ts";
    * import { task } from "../core/task.ts";
@@ -226,9 +246,13 @@ export class Lab {
 
   /**
    * Tasks of the given types found in storage (results not loaded). Entries
-   * that cannot be read are skipped with a warning; no stored code is run.
+   * are matched by the type name stored in each (so `A` never claims `A__b`'s
+   * entries); those of these types that cannot be read are skipped with a
+   * warning; no stored code is run.
    *
-   * @example
+   * @param types The task types to look for.
+   * @returns The stored tasks, grouped by type in the order of `types`.
+   * @throws {StorageError} when the storage cannot be listed. @example
    * ```ts
    * import { Lab } from "./lab.ts";
    * import { task } from "../core/task.ts";
@@ -242,27 +266,36 @@ export class Lab {
    * ```
    */
   async cachedTasks(types: readonly TaskType[]): Promise<Task[]> {
-    const keys = await this.storage.findKeys();
-    const found: Task[] = [];
-    for (const type of types) {
-      const prefix = `${type.name}__`;
-      const cache = cacheOf(type);
-      for (const key of keys) {
-        if (!key.startsWith(prefix)) continue;
-        try {
-          found.push(await cache.loadTask(this.storage, type, key));
-        } catch (error) {
-          labLogger.warn(`Skipping cache entry ${key}: ${(error as Error).message}`);
-        }
+    const found = new Map<string, Task[]>(types.map((type) => [type.name, []]));
+    const byName = new Map(types.map((type) => [type.name, type]));
+    for (const key of await this.storage.findKeys()) {
+      // A standard key names its type exactly (`A` and `A__b` differ); the
+      // stored name decides, and a key of another shape is always read.
+      const keyName = typeNameOfKey(key);
+      if (keyName !== null && !byName.has(keyName)) continue;
+      let type: TaskType | undefined;
+      try {
+        type = byName.get((await readMetadata(this.storage, key)).task.name);
+      } catch {
+        // No readable metadata: a custom cache's entry, or a corrupt one that loadTask reports.
+        type = keyName === null ? undefined : byName.get(keyName);
+      }
+      if (type === undefined) continue;
+      try {
+        found.get(type.name)!.push(await cacheOf(type).loadTask(this.storage, type, key));
+      } catch (error) {
+        labLogger.warn(`Skipping cache entry ${key}: ${(error as Error).message}`);
       }
     }
-    return found;
+    return [...found.values()].flat();
   }
 
   /**
    * True when `task`'s result is in storage.
    *
-   * @example
+   * @param task The task to look up.
+   * @returns Whether its cache entry exists.
+   * @throws {StorageError} when the storage cannot be read. @example
    * ```ts
    * import { Lab } from "./lab.ts";
    * import { task } from "../core/task.ts";
@@ -280,9 +313,11 @@ export class Lab {
   }
 
   /**
-   * Removes the cached results of `tasks`.
+   * Removes the cached results of `tasks`; tasks not in storage are ignored.
    *
-   * @example
+   * @param tasks The tasks whose entries to delete.
+   * @returns Once every entry is gone.
+   * @throws {StorageError} when an entry cannot be deleted. @example
    * ```ts
    * import { Lab } from "./lab.ts";
    * import { task } from "../core/task.ts";
@@ -298,6 +333,22 @@ export class Lab {
   async uncacheTasks(tasks: readonly Task[]): Promise<void> {
     for (const task of tasks) await cacheOf(task.type).delete(this.storage, task);
   }
+}
+
+/** `observer` with the run's types listed dependencies first, whatever order the scheduler counts them in. */
+function inTypeOrder(observer: RunObserver, order: readonly string[]): RunObserver {
+  const rank = new Map(order.map((name, i) => [name, i]));
+  const sorted = (totals: ReadonlyMap<string, number>) =>
+    new Map(
+      [...totals].sort(([a], [b]) => (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity)),
+    );
+  return {
+    start: (totals) => observer.start(sorted(totals)),
+    add: (more) => observer.add(sorted(more)),
+    taskDone: (type, outcome) => observer.taskDone(type, outcome),
+    update: (runner) => observer.update(runner),
+    end: () => observer.end(),
+  };
 }
 
 function describe(value: unknown): string {

@@ -10,7 +10,6 @@ import { taskDependencies } from "../core/task.ts";
 
 /**
  * Which way `taskDiagram` lays task types out, from dependents to their dependencies.
-
  * @example
  * ```ts
  * import { type DiagramDirection, task, taskDiagram } from "../mod.ts";
@@ -24,7 +23,6 @@ export type DiagramDirection = "BT" | "TB" | "RL" | "LR";
 
 /**
  * What `taskDiagram` takes.
-
  * @example
  * ```ts
  * import { task, taskDiagram, type TaskDiagramOptions } from "../mod.ts";
@@ -84,7 +82,6 @@ function tasksIn(value: unknown, found: Task[] = []): Task[] {
  * @param options The layout `direction` (default `"BT"`).
  * @returns The diagram's Mermaid source.
  * @throws {RangeError} for an unknown direction.
- *
  * @example
  * ```ts
  * import { task, taskDiagram } from "../mod.ts";
@@ -160,7 +157,6 @@ export function taskDiagram(tasks: readonly Task[], options: TaskDiagramOptions 
  * @param tasks The tasks to start from.
  * @param options As for {@linkcode taskDiagram}.
  * @returns The diagram's Mermaid source.
- *
  * @example
  * ```ts
  * import { displayTaskDiagram, task } from "../mod.ts";

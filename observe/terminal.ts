@@ -77,7 +77,6 @@ export class TerminalOutput implements DisplayOutput {
       gracefulExit: false,
       etaBuffer: 50,
     });
-    this.#restoreConsole = this.#captureConsole();
   }
 
   // In-process tasks (serial, async) print with console.*: print those lines
@@ -95,6 +94,8 @@ export class TerminalOutput implements DisplayOutput {
   }
 
   render(s: DisplaySnapshot): void {
+    // Captured at the first draw, not when built: a run that fails before it starts leaves the console alone.
+    this.#restoreConsole ??= this.#captureConsole();
     const nameWidth = Math.max(0, ...s.types.map((t) => t.name.length));
     const newTypes = s.types.filter((t) => !this.#bars.has(t));
     // New bars go below the table unless the rows are made again after them.
@@ -120,9 +121,9 @@ export class TerminalOutput implements DisplayOutput {
   }
 
   end(s: DisplaySnapshot): void {
-    this.#restoreConsole?.();
-    this.#restoreConsole = null;
     this.render(s);
+    this.#restoreConsole?.();
+    this.#restoreConsole = () => {};
     this.#multibar.stop();
   }
 

@@ -5,11 +5,15 @@ import {
   Lab,
   LabError,
   MemoryStorage,
+  type RunnerBackend,
+  type RunObserver,
+  SerialRunnerBackend,
   type Storage,
   type Task,
   task,
   type TaskType,
 } from "../mod.ts";
+import { loadRuntimeAdapter } from "../runtime/adapter.ts";
 import { captureFailure, captureLogs, tempDir } from "./_helpers.ts";
 
 type Num = Task<{ n: number }, number>;
@@ -293,5 +297,127 @@ describe("Lab input checks", () => {
     let t = link({ prev: null, i: 0 });
     for (let i = 1; i < 20_000; i++) t = link({ prev: t, i });
     assert.equal(await new Lab({ storage: null }).runTask(t, quiet), 19_999);
+  });
+});
+
+describe("Lab run lifecycle", () => {
+  /** A backend that counts runners built and closed; `onBuild` runs inside buildRunner. */
+  function countingBackend(onBuild: () => void = () => {}) {
+    const counts = { built: 0, closed: 0 };
+    const backend = {
+      async buildRunner(options: Parameters<RunnerBackend["buildRunner"]>[0]) {
+        counts.built++;
+        const inner = await new SerialRunnerBackend().buildRunner(options);
+        onBuild();
+        const close = inner.close.bind(inner);
+        inner.close = () => (counts.closed++, close());
+        return inner;
+      },
+    };
+    return { backend, counts };
+  }
+
+  test("an aborted signal is refused before any runner is built", async () => {
+    const { backend, counts } = countingBackend();
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(
+      new Lab({ storage: null, runner: backend }).runTasks([source({ n: 1 })], {
+        ...quiet,
+        signal: controller.signal,
+      }),
+      (e: Error) => e instanceof LabError && /already aborted/.test(e.message),
+    );
+    assert.deepEqual(counts, { built: 0, closed: 0 });
+  });
+
+  test("a runner is closed when the run fails between building and running", async () => {
+    const controller = new AbortController();
+    // Aborted while the runner is being built: refused after building, before running.
+    const { backend, counts } = countingBackend(() => controller.abort());
+    calls.length = 0;
+    await assert.rejects(
+      new Lab({ storage: null, runner: backend }).runTasks([source({ n: 2 })], {
+        ...quiet,
+        signal: controller.signal,
+      }),
+      (e: Error) => e instanceof LabError && /signal was aborted/.test(e.message),
+    );
+    assert.deepEqual(counts, { built: 1, closed: 1 });
+    assert.deepEqual(calls, []);
+    // And on success and on failure alike.
+    await new Lab({ storage: null, runner: backend }).runTasks([source({ n: 3 })], quiet);
+    await assert.rejects(
+      new Lab({ storage: null, runner: backend }).runTasks([fails({ n: 1 })], quiet),
+      LabError,
+    );
+    assert.deepEqual(counts, { built: 3, closed: 3 });
+  });
+
+  test("a custom observer receives the run, dependencies first, and no built-in display is drawn", async () => {
+    const adapter = await loadRuntimeAdapter();
+    const { write, isTerminal } = adapter;
+    let drawn = "";
+    adapter.write = (stream, text) =>
+      void (stream === "stderr" ? (drawn += text) : write(stream, text));
+    adapter.isTerminal = () => true;
+    try {
+      const events: string[] = [];
+      const observer: RunObserver = {
+        start: (totals) =>
+          events.push(`start ${[...totals].map(([t, n]) => `${t}=${n}`).join(" ")}`),
+        add: (more) => events.push(`add ${[...more.keys()].join(" ")}`),
+        taskDone: (type, outcome) => events.push(`done ${type} cached=${outcome.cached}`),
+        update: () => {},
+        end: () => events.push("end"),
+      };
+      const tasks = [sum({ parts: [source({ n: 1 }), source({ n: 2 })] })];
+      await new Lab({ storage: null }).runTasks(tasks, { observer });
+      assert.deepEqual(events, [
+        "start LabTestSource=2 LabTestSum=1",
+        "done LabTestSource cached=false",
+        "done LabTestSource cached=false",
+        "done LabTestSum cached=false",
+        "end",
+      ]);
+      assert.equal(drawn, "");
+      // The same run without an observer draws on the (pretend) terminal.
+      await new Lab({ storage: null }).runTasks(tasks, { top: false });
+      assert.match(drawn, /LabTestSum/);
+    } finally {
+      adapter.write = write;
+      adapter.isTerminal = isTerminal;
+    }
+  });
+
+  test("cachedTasks matches entries by the stored type name, never a key prefix", async () => {
+    const storage = new MemoryStorage();
+    const a = task({ name: "LabTestPrefix", run: (p: { n: number }) => p.n });
+    const lab = new Lab({ storage });
+    await lab.runTasks([a({ n: 1 }), a({ n: 2 })], quiet);
+    const encoder = new TextEncoder();
+    // An entry of a type named "LabTestPrefix__b" (as an older version could write).
+    const other = `LabTestPrefix__b__${"e".repeat(40)}`;
+    await storage.write(other, "data.json", encoder.encode("1"));
+    await storage.write(
+      other,
+      "metadata.json",
+      encoder.encode(JSON.stringify({
+        cacheKey: other,
+        cacheFormat: "json/1",
+        dataFile: "data.json",
+        task: { name: "LabTestPrefix__b", codeVersion: null, params: { n: 3 } },
+        start: null,
+        durationMs: 1,
+      })),
+    );
+    // And a half-written entry of LabTestPrefix itself: skipped with a warning.
+    const broken = `LabTestPrefix__${"d".repeat(40)}`;
+    await storage.write(broken, "metadata.json", encoder.encode("{half"));
+    const { value: found, logs } = await captureLogs(() => lab.cachedTasks([a]));
+    assert.deepEqual(found.map((t) => t.params.n).sort(), [1, 2]);
+    assert.deepEqual(logs.map((l) => l.message), [
+      `Skipping cache entry ${broken}: Cannot read cache entry ${broken}: its metadata.json is not valid JSON`,
+    ]);
   });
 });

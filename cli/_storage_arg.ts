@@ -1,0 +1,65 @@
+/**
+ * Turns the cache command's `--storage` argument into a `Storage`. This is
+ * the one place that knows the kinds of storage the command can open: a new
+ * kind (an `s3://bucket/prefix` URL, say) is one more branch here.
+ *
+ * @module
+ */
+import { lstatSync, readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { StorageError } from "../core/errors.ts";
+import type { Storage } from "../core/storage.ts";
+import { LocalStorage } from "../storage/local_storage.ts";
+
+/** A storage opened for the cache command. */
+export interface CliStorage {
+  /** The entries, read and deleted through the `Storage` interface only. */
+  readonly storage: Storage;
+  /** Where it is, for messages: a directory or a URL. */
+  readonly where: string;
+  /** Bytes an entry takes, or null when this kind of storage cannot tell cheaply. */
+  sizeOf(key: string): number | null;
+}
+
+/**
+ * Opens the storage that `--storage` names: today a LocalStorage directory,
+ * which must exist.
+ *
+ * @param argument The `--storage` value.
+ * @returns The storage, where it is, and how to size an entry.
+ * @throws {StorageError} when the storage does not exist.
+ * @throws {RangeError} for a URL of a kind this command cannot open.
+ * @example
+ * ```ts
+ * import { openCliStorage } from "./_storage_arg.ts";
+ * import assert from "node:assert/strict";
+ * assert.throws(() => openCliStorage("/no/such/dir"), /no storage directory/);
+ * assert.throws(() => openCliStorage("ftp://host/x"), /Cannot open storage/);
+ * ```
+ */
+export function openCliStorage(argument: string): CliStorage {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(argument)?.[1];
+  if (scheme !== undefined && scheme.toLowerCase() !== "file") {
+    throw new RangeError(
+      `Cannot open storage ${argument}: this command opens storage directories only ` +
+        `(got a ${scheme}:// URL); pass a directory`,
+    );
+  }
+  const dir = resolve(scheme === undefined ? argument : new URL(argument).pathname);
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new StorageError(`Cannot open storage: no storage directory at ${dir}`);
+  }
+  return {
+    storage: new LocalStorage(dir),
+    where: dir,
+    sizeOf: (key) => sizeOnDisk(join(dir, key)),
+  };
+}
+
+// Links are sized as links, never followed: an entry must not reach outside the storage.
+function sizeOnDisk(path: string): number {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  if (stat === undefined) return 0;
+  if (!stat.isDirectory()) return stat.size;
+  return readdirSync(path).reduce((sum, name) => sum + sizeOnDisk(join(path, name)), 0);
+}
