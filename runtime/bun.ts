@@ -3,14 +3,10 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { ConsoleAdapter } from "./console.ts";
 import type { ProcessFacts } from "./process_facts.ts";
-import type {
-  ParentChannel,
-  WorkerAdapter,
-  WorkerEvents,
-  WorkerHandle,
-  WorkerLimits,
-} from "./workers.ts";
+import type { WorkerAdapter } from "./workers.ts";
 import { streamLines } from "./_lines.ts";
+import { captureNodeOutput, routeOutput } from "./_output_capture.ts";
+import { childEnv, watchParent } from "./_parent_watch.ts";
 import { nodeConsole, nodeProcessFacts } from "./_node_console.ts";
 
 interface BunSubprocess {
@@ -27,6 +23,7 @@ interface BunApi {
     cmd: string[];
     ipc(message: unknown): void;
     serialization: "advanced";
+    env: Record<string, string>;
     stdin: "ignore";
     stdout: "pipe";
     stderr: "pipe";
@@ -44,7 +41,7 @@ const Bun = (globalThis as unknown as { Bun: BunApi }).Bun;
 const NO_HEAP_LIMIT = "Bun's JavaScriptCore engine has no hard heap limit (it ignores " +
   "--max-old-space-size); run on Node or Deno for one";
 
-function startThread(entry: URL, events: WorkerEvents, limits: WorkerLimits): WorkerHandle {
+const startThread: WorkerAdapter["startThread"] = (entry, events, limits) => {
   if (limits.maxHeapMb !== null) throw new Error(NO_HEAP_LIMIT);
   const worker = new Worker(entry.href, { type: "module" });
   let reason: string | null = null;
@@ -68,18 +65,16 @@ function startThread(entry: URL, events: WorkerEvents, limits: WorkerLimits): Wo
       return gone;
     },
   };
-}
+};
 
-function startProcess(
-  entry: URL,
-  events: WorkerEvents,
-  limits: WorkerLimits,
-): Promise<WorkerHandle> {
+const startProcess: WorkerAdapter["startProcess"] = (entry, events, limits) => {
   if (limits.maxHeapMb !== null) return Promise.reject(new Error(NO_HEAP_LIMIT));
+  const route = routeOutput(events);
   const child = Bun.spawn({
     cmd: [process.execPath, fileURLToPath(entry)],
-    ipc: (message) => events.message(message),
+    ipc: route.message,
     serialization: "advanced",
+    env: childEnv(),
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -90,6 +85,7 @@ function startProcess(
   ]);
   const gone = child.exited.then(async (code) => {
     await output;
+    route.end();
     const signal = child.signalCode;
     events.exit(signal ? `it was killed by ${signal}` : `it exited with code ${code}`);
   });
@@ -106,9 +102,9 @@ function startProcess(
       return gone;
     },
   });
-}
+};
 
-function connectParent(kind: "thread" | "process"): Promise<ParentChannel> {
+const connectParent: WorkerAdapter["connectParent"] = (kind) => {
   if (kind === "thread") {
     const scope = globalThis as unknown as WorkerScope;
     return Promise.resolve({
@@ -118,12 +114,15 @@ function connectParent(kind: "thread" | "process"): Promise<ParentChannel> {
     });
   }
   process.on("disconnect", () => process.exit(0));
+  watchParent();
+  const send = (message: unknown) => void process.send!(message);
+  captureNodeOutput(process, send);
   return Promise.resolve({
-    send: (message) => void process.send!(message),
+    send,
     onMessage: (handler) => void process.on("message", handler),
     flush: () => Promise.resolve(),
   });
-}
+};
 
 /** Bun's implementation of the runtime adapter. */
 export const adapter: WorkerAdapter & ConsoleAdapter & ProcessFacts = {

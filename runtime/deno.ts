@@ -1,16 +1,14 @@
-/** The Deno adapter: the `Deno` namespace and Web Workers. */
+/** The Deno adapter: `Deno`, `node:worker_threads` threads and `Deno.Command` subprocesses. */
 import { availableParallelism } from "node:os";
+import nodeProcess from "node:process";
 import type { ConsoleAdapter } from "./console.ts";
 import type { ProcessFacts } from "./process_facts.ts";
-import type {
-  ParentChannel,
-  WorkerAdapter,
-  WorkerEvents,
-  WorkerHandle,
-  WorkerLimits,
-} from "./workers.ts";
+import type { WorkerAdapter } from "./workers.ts";
 import { encodeFrame, FrameDecoder } from "./_frames.ts";
 import { forEachChunk, streamLines } from "./_lines.ts";
+import { connectNodeThread, startNodeThread } from "./_node_thread.ts";
+import { captureNodeOutput, outputMessage, routeOutput } from "./_output_capture.ts";
+import { PARENT_PID_VARIABLE, watchParent } from "./_parent_watch.ts";
 
 interface DenoConn {
   setNoDelay(noDelay?: boolean): void;
@@ -57,44 +55,17 @@ interface DenoApi {
     stderr: "piped";
   }) => { spawn(): DenoChild };
 }
-interface WorkerScope {
-  postMessage(message: unknown): void;
-  onmessage: ((event: MessageEvent) => void) | null;
-}
 
 const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
-// Deno has no process CPU-time call; node:process's cpuUsage is its own implementation of one.
-const { cpuUsage } = await import("node:process");
 
-const NO_THREAD_HEAP_LIMIT = "Deno's Web Workers take no heap limit (V8 flags apply to the " +
+const NO_THREAD_HEAP_LIMIT = "Deno's worker threads take no heap limit (V8 flags apply to the " +
   "whole process); use the spawn or fork backend for one";
 
-function startThread(entry: URL, events: WorkerEvents, limits: WorkerLimits): WorkerHandle {
+const startThread: WorkerAdapter["startThread"] = (entry, events, limits) => {
   if (limits.maxHeapMb !== null) throw new Error(NO_THREAD_HEAP_LIMIT);
-  const worker = new Worker(entry.href, { type: "module" });
-  let gone = false;
-  const exit = (reason: string) => {
-    if (gone) return;
-    gone = true;
-    worker.terminate();
-    events.exit(reason);
-  };
-  worker.onmessage = (event) => events.message(event.data);
-  worker.onerror = (event) => {
-    event.preventDefault();
-    exit(`it threw ${event.message}`);
-  };
-  worker.onmessageerror = () => exit("it sent a message that could not be read");
-  return {
-    pid: Deno.pid,
-    threadId: null,
-    send: (message) => worker.postMessage(message),
-    terminate: () => {
-      exit("it was terminated");
-      return Promise.resolve();
-    },
-  };
-}
+  // Deno prints these itself, so piping would print them twice.
+  return startNodeThread(entry, events, { maxHeapMb: null, pipeOutput: false });
+};
 
 /** A framed channel over a socket; writes are queued so frames never interleave. */
 function framedChannel(conn: DenoConn, onMessage: (message: unknown) => void, onEnd: () => void) {
@@ -122,11 +93,7 @@ function closeQuietly(resource: { close(): void }): void {
   } catch { /* already closed */ }
 }
 
-function startProcess(
-  entry: URL,
-  events: WorkerEvents,
-  limits: WorkerLimits,
-): Promise<WorkerHandle> {
+const startProcess: WorkerAdapter["startProcess"] = (entry, events, limits) => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const token = crypto.randomUUID();
   const heap = limits.maxHeapMb === null
@@ -134,7 +101,10 @@ function startProcess(
     : [`--v8-flags=--max-old-space-size=${limits.maxHeapMb}`];
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", ...heap, entry.href],
-    env: { LABTECH_CHANNEL: `${listener.addr.port}:${token}` },
+    env: {
+      LABTECH_CHANNEL: `${listener.addr.port}:${token}`,
+      [PARENT_PID_VARIABLE]: String(Deno.pid),
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -150,7 +120,9 @@ function startProcess(
   });
   let channel: { send(message: unknown): void } | null = null;
   const pending: unknown[] = [];
+  const route = routeOutput(events);
   const gone = status.then(({ code, signal }) => {
+    route.end();
     events.exit(signal ? `it was killed by ${signal}` : `it exited with code ${code}`);
   });
   void (async () => {
@@ -160,7 +132,7 @@ function startProcess(
       if (conn === null) return;
       let authenticated = false;
       const framed = framedChannel(conn, (message) => {
-        if (authenticated) return events.message(message);
+        if (authenticated) return route.message(message);
         if (message !== token) return conn.close();
         authenticated = true;
         channel = framed;
@@ -180,24 +152,32 @@ function startProcess(
       return gone;
     },
   });
+};
+
+/** In a worker subprocess: raw writes travel on the channel (see _output_capture.ts). */
+function captureDenoOutput(send: (message: unknown) => void): void {
+  for (const stream of ["stdout", "stderr"] as const) {
+    const target = Deno[stream] as DenoStream & { write(data: Uint8Array): Promise<number> };
+    target.writeSync = (data) => {
+      send(outputMessage(stream, new Uint8Array(data)));
+      return data.length;
+    };
+    target.write = (data) => Promise.resolve(target.writeSync(data));
+  }
+  captureNodeOutput(nodeProcess, send);
 }
 
-async function connectParent(kind: "thread" | "process"): Promise<ParentChannel> {
-  if (kind === "thread") {
-    const scope = globalThis as unknown as WorkerScope;
-    return {
-      send: (message) => scope.postMessage(message),
-      onMessage: (handler) => scope.onmessage = (event) => handler(event.data),
-      flush: () => Promise.resolve(),
-    };
-  }
+const connectParent: WorkerAdapter["connectParent"] = async (kind) => {
+  if (kind === "thread") return connectNodeThread();
+  watchParent();
   const [port, token] = (Deno.env.get("LABTECH_CHANNEL") ?? "").split(":");
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
   let handler: (message: unknown) => void = () => {};
   const framed = framedChannel(conn, (m) => handler(m), () => Deno.exit(0));
   framed.send(token);
+  captureDenoOutput(framed.send);
   return { send: framed.send, onMessage: (h) => handler = h, flush: framed.flush };
-}
+};
 
 const encoder = new TextEncoder();
 const denoConsole: ConsoleAdapter = {
@@ -232,7 +212,8 @@ export const adapter: WorkerAdapter & ConsoleAdapter & ProcessFacts = {
   pid: Deno.pid,
   rssBytes: () => Deno.memoryUsage().rss,
   cpuMicros: () => {
-    const usage = cpuUsage();
+    // Deno has no process CPU-time call; node:process's cpuUsage is its own implementation of one.
+    const usage = nodeProcess.cpuUsage();
     return usage.user + usage.system;
   },
   onInterrupt(handler) {

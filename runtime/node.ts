@@ -4,27 +4,20 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { ConsoleAdapter } from "./console.ts";
 import type { ProcessFacts } from "./process_facts.ts";
-import type {
-  ParentChannel,
-  WorkerAdapter,
-  WorkerEvents,
-  WorkerHandle,
-  WorkerLimits,
-} from "./workers.ts";
+import type { WorkerAdapter } from "./workers.ts";
 import { nodeConsole, nodeProcessFacts } from "./_node_console.ts";
+import { captureNodeOutput, routeOutput } from "./_output_capture.ts";
+import { childEnv, watchParent } from "./_parent_watch.ts";
 import { connectNodeThread, pipeLines, startNodeThread } from "./_node_thread.ts";
 
 // Flags of a test runner or inspector must not reach the workers.
 const execArgv = process.execArgv.filter((arg) => !/^--(test|inspect|watch)/.test(arg));
 
-function startProcess(
-  entry: URL,
-  events: WorkerEvents,
-  limits: WorkerLimits,
-): Promise<WorkerHandle> {
+const startProcess: WorkerAdapter["startProcess"] = (entry, events, limits) => {
   const child = fork(fileURLToPath(entry), [], {
     serialization: "advanced",
     stdio: ["ignore", "pipe", "pipe", "ipc"],
+    env: childEnv(),
     execArgv: limits.maxHeapMb === null
       ? execArgv
       : [...execArgv, `--max-old-space-size=${limits.maxHeapMb}`],
@@ -32,11 +25,13 @@ function startProcess(
   let reason: string | null = null;
   pipeLines(child.stdout, "stdout", events);
   pipeLines(child.stderr, "stderr", events);
-  child.on("message", (message) => events.message(message));
+  const route = routeOutput(events);
+  child.on("message", route.message);
   child.on("error", (error) => reason ??= `it failed: ${error.message}`);
   // "close", not "exit": the last lines of stderr (an out-of-memory report) arrive first.
   const gone = new Promise<void>((resolve) => {
     child.on("close", (code, signal) => {
+      route.end();
       events.exit(
         reason ?? (signal ? `it was killed by ${signal}` : `it exited with code ${code}`),
       );
@@ -52,20 +47,23 @@ function startProcess(
       return gone;
     },
   });
-}
+};
 
-function connectParent(kind: "thread" | "process"): Promise<ParentChannel> {
+const connectParent: WorkerAdapter["connectParent"] = (kind) => {
   if (kind === "thread") return Promise.resolve(connectNodeThread());
   process.on("disconnect", () => process.exit(0));
+  watchParent();
   let last = Promise.resolve();
+  const send = (message: unknown) => {
+    last = new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
+  };
+  captureNodeOutput(process, send);
   return Promise.resolve({
-    send(message) {
-      last = new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
-    },
+    send,
     onMessage: (handler) => void process.on("message", handler),
     flush: () => last,
   });
-}
+};
 
 /** Node's implementation of the runtime adapter. */
 export const adapter: WorkerAdapter & ConsoleAdapter & ProcessFacts = {

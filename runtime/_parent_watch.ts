@@ -1,0 +1,69 @@
+/**
+ * Ends a worker subprocess soon after the process that started it dies, even
+ * while a task blocks its event loop: a small thread polls the parent's pid
+ * and kills its own process with SIGKILL once the parent is gone (the child
+ * is then adopted, so its parent pid changes). This module is also that
+ * thread's code, so that no extra file needs shipping.
+ *
+ * @module
+ */
+import process from "node:process";
+import { isMainThread, Worker, workerData } from "node:worker_threads";
+
+/** The environment variable that tells a worker subprocess its parent's pid. */
+export const PARENT_PID_VARIABLE = "LABTECH_PARENT_PID";
+
+const POLL_MS = 250;
+
+/**
+ * The environment a worker subprocess is started with, naming this process as its parent.
+ * @returns This process's environment plus {@link PARENT_PID_VARIABLE}.
+ * @example
+ * ```ts
+ * import { childEnv, PARENT_PID_VARIABLE } from "./_parent_watch.ts";
+ * import process from "node:process";
+ * import assert from "node:assert/strict";
+ * assert.equal(childEnv()[PARENT_PID_VARIABLE], String(process.pid));
+ * ```
+ */
+export function childEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined) env[name] = value;
+  }
+  env[PARENT_PID_VARIABLE] = String(process.pid);
+  return env;
+}
+
+/**
+ * In a worker subprocess: starts the watchdog thread. Does nothing when the
+ * parent did not say its pid (the process was not started by an adapter).
+ * @param env Where the parent's pid is read from.
+ * @returns True when a watchdog was started.
+ * @example
+ * ```ts
+ * import { watchParent } from "./_parent_watch.ts";
+ * import assert from "node:assert/strict";
+ * // Not started by an adapter: no parent pid, no watchdog.
+ * assert.equal(watchParent({}), false);
+ * ```
+ */
+export function watchParent(
+  env: Record<string, string | undefined> = process.env,
+): boolean {
+  const parent = Number(env[PARENT_PID_VARIABLE]);
+  if (!Number.isInteger(parent) || parent <= 0) return false;
+  const watchdog = new Worker(new URL(import.meta.url), { workerData: { watchParent: parent } });
+  watchdog.unref();
+  return true;
+}
+
+// In the watchdog thread: poll, and kill this whole process once the parent is gone.
+const job = isMainThread ? null : (workerData as { watchParent?: unknown } | null)?.watchParent;
+if (typeof job === "number") {
+  const check = () => {
+    if (process.ppid !== job) process.kill(process.pid, "SIGKILL");
+  };
+  check();
+  setInterval(check, POLL_MS);
+}
