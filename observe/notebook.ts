@@ -4,7 +4,7 @@
  */
 import type { JupyterApi, RuntimeAdapter } from "../runtime/adapter.ts";
 import { formatRate, formatSeconds } from "./_format.ts";
-import { ASCII_BAR, progressFigures, progressLine } from "./progress_lines.ts";
+import { ASCII_BAR, lineLayout, progressFigures, progressLine } from "./progress_lines.ts";
 import type { DisplayOutput, DisplaySnapshot } from "./run_display.ts";
 
 /** Notebook updates are messages to the front end: at most two a second. */
@@ -18,7 +18,7 @@ const escapeHtml = (text: string): string =>
 /** The display's HTML: a row per task type, then the task table. */
 export function notebookHtml(s: DisplaySnapshot): string {
   const rows = s.types.map((p) => {
-    const f = progressFigures(p, s.startedAt, s.now);
+    const f = progressFigures(p, s.now);
     const extra = [p.cached ? `${p.cached} cached` : "", p.failed ? `${p.failed} failed` : ""]
       .filter(Boolean).join(", ");
     return `<tr><td style="text-align:left">${
@@ -37,8 +37,8 @@ export function notebookHtml(s: DisplaySnapshot): string {
 
 /** Plain-text fallback of the display. */
 export function notebookText(s: DisplaySnapshot): string {
-  const width = Math.max(0, ...s.types.map((t) => t.name.length));
-  return [...s.types.map((p) => progressLine(p, width, s.startedAt, s.now, ASCII_BAR)), ...s.table]
+  const layout = lineLayout(s.types);
+  return [...s.types.map((p) => progressLine(p, layout, s.now, ASCII_BAR)), ...s.table]
     .join("\n");
 }
 

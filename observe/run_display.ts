@@ -6,7 +6,7 @@
 import type { DisplayOptions } from "../core/observer.ts";
 import { isConsoleSink, type LogRecord, type LogSink, setLogSink } from "../core/logger.ts";
 import type { RunObserver, TaskOutcome } from "../core/observer.ts";
-import type { Runner } from "../core/runner.ts";
+import type { Runner, TaskMonitorInfo } from "../core/runner.ts";
 import type { RuntimeAdapter } from "../runtime/adapter.ts";
 import type { TypeProgress } from "./progress_lines.ts";
 import { resolveTopOptions, tableLines, type TableSettings } from "./task_table.ts";
@@ -54,7 +54,9 @@ export class RunDisplay implements RunObserver {
   #tableLines: readonly string[] = [];
   #startedAt = 0;
   #lastRender = 0;
-  #lastTable = -Infinity;
+  #lastSample = -Infinity;
+  // When the last task finished: a type first seen finishing started no earlier.
+  #lastDoneAt = 0;
   #previousSink: LogSink | null = null;
 
   constructor(
@@ -68,7 +70,7 @@ export class RunDisplay implements RunObserver {
   }
 
   start(totals: ReadonlyMap<string, number>): void {
-    this.#startedAt = this.#lastRender = this.#clock();
+    this.#startedAt = this.#lastRender = this.#lastDoneAt = this.#clock();
     this.#previousSink = setLogSink((record) => {
       if (record.level !== "debug") this.#output.log(formatLogRecord(record));
     });
@@ -86,7 +88,7 @@ export class RunDisplay implements RunObserver {
     for (const [name, total] of more) {
       let p = this.#types.get(name);
       if (p === undefined) {
-        p = { name, total: 0, done: 0, cached: 0, failed: 0, finishedAt: null };
+        p = { name, total: 0, done: 0, cached: 0, failed: 0, finishedAt: null, startedAt: null };
         this.#types.set(name, p);
         this.#ordered = [...this.#ordered, p];
       }
@@ -98,17 +100,23 @@ export class RunDisplay implements RunObserver {
   taskDone(typeName: string, outcome: TaskOutcome): void {
     const p = this.#types.get(typeName);
     if (p === undefined) return;
+    const now = this.#clock();
+    // Not seen running (too quick for a sample): it started after the last task before it ended.
+    p.startedAt ??= this.#lastDoneAt;
+    this.#lastDoneAt = now;
     p.done++;
     if (outcome.cached) p.cached++;
     if (outcome.failed) p.failed++;
-    if (p.done >= p.total) p.finishedAt = this.#clock();
+    if (p.done >= p.total) p.finishedAt = now;
   }
 
   update(runner: Runner): void {
     const now = this.#clock();
-    if (this.#table !== null && now - this.#lastTable >= TABLE_INTERVAL_MS) {
-      this.#lastTable = now;
-      this.#tableLines = tableLines(runner.getTaskInfos(), this.#table, now);
+    if ((this.#table !== null || this.#progress) && now - this.#lastSample >= TABLE_INTERVAL_MS) {
+      this.#lastSample = now;
+      const infos = runner.getTaskInfos();
+      if (this.#table !== null) this.#tableLines = tableLines(infos, this.#table, now);
+      this.#noteStarts(infos);
     }
     if (now - this.#lastRender >= this.#output.minIntervalMs) {
       this.#lastRender = now;
@@ -123,6 +131,15 @@ export class RunDisplay implements RunObserver {
     } finally {
       if (this.#previousSink !== null) setLogSink(this.#previousSink);
       this.#previousSink = null;
+    }
+  }
+
+  // A type starts when its first task starts (names are `Type[NN]`).
+  #noteStarts(infos: readonly TaskMonitorInfo[]): void {
+    for (const info of infos) {
+      const p = this.#types.get(info.name.slice(0, info.name.lastIndexOf("[")));
+      const start = info.start.getTime();
+      if (p !== undefined && (p.startedAt === null || start < p.startedAt)) p.startedAt = start;
     }
   }
 
