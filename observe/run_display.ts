@@ -4,7 +4,13 @@
  * output (terminal, plain lines or notebook).
  */
 import type { DisplayOptions } from "../core/observer.ts";
-import { isConsoleSink, type LogRecord, type LogSink, setLogSink } from "../core/logger.ts";
+import {
+  isConsoleSink,
+  labLogger,
+  type LogRecord,
+  type LogSink,
+  setLogSink,
+} from "../core/logger.ts";
 import type { RunObserver, TaskOutcome } from "../core/observer.ts";
 import type { Runner, TaskMonitorInfo } from "../core/runner.ts";
 import type { RuntimeAdapter } from "../runtime/adapter.ts";
@@ -58,6 +64,7 @@ export class RunDisplay implements RunObserver {
   // When the last task finished: a type first seen finishing started no earlier.
   #lastDoneAt = 0;
   #previousSink: LogSink | null = null;
+  #broken = false;
 
   constructor(
     output: DisplayOutput,
@@ -72,7 +79,7 @@ export class RunDisplay implements RunObserver {
   start(totals: ReadonlyMap<string, number>): void {
     this.#startedAt = this.#lastRender = this.#lastDoneAt = this.#clock();
     this.#previousSink = setLogSink((record) => {
-      if (record.level !== "debug") this.#output.log(formatLogRecord(record));
+      if (record.level !== "debug") this.#safely(() => this.#output.log(formatLogRecord(record)));
     });
     // A custom sink (a test's, a file logger) keeps its lines; only console output is ours.
     if (!isConsoleSink(this.#previousSink)) {
@@ -80,7 +87,7 @@ export class RunDisplay implements RunObserver {
       this.#previousSink = null;
     }
     this.add(totals);
-    this.#output.render(this.#snapshot(this.#startedAt));
+    this.#safely(() => this.#output.render(this.#snapshot(this.#startedAt)));
   }
 
   add(more: ReadonlyMap<string, number>): void {
@@ -120,17 +127,30 @@ export class RunDisplay implements RunObserver {
     }
     if (now - this.#lastRender >= this.#output.minIntervalMs) {
       this.#lastRender = now;
-      this.#output.render(this.#snapshot(now));
+      this.#safely(() => this.#output.render(this.#snapshot(now)));
     }
   }
 
   end(): void {
     this.#tableLines = [];
+    this.#safely(() => this.#output.end(this.#snapshot(this.#clock())));
+    this.#restoreSink();
+  }
+
+  #restoreSink(): void {
+    if (this.#previousSink !== null) setLogSink(this.#previousSink);
+    this.#previousSink = null;
+  }
+
+  // A display that fails must not fail the run, nor keep the log lines it took over.
+  #safely(draw: () => void): void {
+    if (this.#broken) return;
     try {
-      this.#output.end(this.#snapshot(this.#clock()));
-    } finally {
-      if (this.#previousSink !== null) setLogSink(this.#previousSink);
-      this.#previousSink = null;
+      draw();
+    } catch (error) {
+      this.#broken = true;
+      this.#restoreSink();
+      labLogger.warn(`The progress display failed and is off for this run: ${error}`);
     }
   }
 
@@ -162,6 +182,7 @@ export interface DisplayChoice {
  * terminal when stderr is one, else plain periodic lines.
  *
  * @throws {RangeError} for malformed `top` options.
+ * @throws {TypeError} for `notebook: true` outside Deno's Jupyter kernel.
  */
 export async function createRunDisplay(
   { options, adapter }: DisplayChoice,
@@ -171,9 +192,15 @@ export async function createRunDisplay(
   if (!progress && table === null) return null;
   let output: DisplayOutput;
   const jupyter = options.notebook === false ? null : adapter.jupyter();
+  if (options.notebook === true && jupyter === null) {
+    throw new TypeError(
+      "Cannot show the notebook display: this is not running in Deno's Jupyter kernel; " +
+        "leave notebook unset to choose the display automatically, or set it to false",
+    );
+  }
   if (jupyter !== null) {
     const { NotebookOutput } = await import("./notebook.ts");
-    output = new NotebookOutput(jupyter, adapter);
+    output = new NotebookOutput(jupyter);
   } else if (adapter.isTerminal("stderr")) {
     const { TerminalOutput } = await import("./terminal.ts");
     output = new TerminalOutput(adapter);

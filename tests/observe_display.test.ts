@@ -164,27 +164,75 @@ test("update is cheap: the table is read at most twice a second", () => {
   assert.equal(reads, 2);
 });
 
-test("notebook output: one display, then updates of it in place", async () => {
-  const { NotebookOutput } = await import("../observe/notebook.ts");
-  const sent: Array<[string, Record<string, unknown>]> = [];
-  const jupyter = {
-    broadcast: (type: string, content: Record<string, unknown>) => {
-      sent.push([type, content]);
-      return Promise.resolve();
+for (const returns of ["a promise", "undefined (as in a real kernel)", "a rejection"]) {
+  test(`notebook output: one display updated in place, logs as stream messages; broadcast returns ${returns}`, async () => {
+    const { NotebookOutput } = await import("../observe/notebook.ts");
+    const sent: Array<[string, Record<string, unknown>]> = [];
+    const jupyter = {
+      broadcast: (type: string, content: Record<string, unknown>) => {
+        sent.push([type, content]);
+        return (returns === "a promise"
+          ? Promise.resolve()
+          : returns === "a rejection"
+          ? Promise.reject(new Error("closed"))
+          : undefined) as Promise<void>;
+      },
+    };
+    scriptedRun(new NotebookOutput(jupyter), { now: 0 });
+    const displays = sent.filter(([type]) => type !== "stream");
+    assert.deepEqual(displays.map(([type]) => type), [
+      "display_data",
+      ...Array(displays.length - 1).fill("update_display_data"),
+    ]);
+    const ids = new Set(
+      displays.map(([, c]) => (c.transient as { display_id: string }).display_id),
+    );
+    assert.equal(ids.size, 1);
+    const last = displays.at(-1)![1].data as Record<string, string>;
+    assert.match(last["text/html"]!, /<progress value="2" max="2">/);
+    assert.match(last["text/plain"]!, /^Train +2\/2 /);
+    assert.deepEqual(sent.filter(([type]) => type === "stream").map(([, c]) => c), [
+      { name: "stderr", text: "Train[00]: INFO: epoch 1\n" },
+      { name: "stderr", text: "Train[01]: WARN: slow\n" },
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // a rejection would surface here
+  });
+}
+
+test("a display that throws is turned off and gives the log lines back", () => {
+  const records: string[] = [];
+  const failing: DisplayOutput = {
+    minIntervalMs: 0,
+    render: () => {
+      throw new TypeError("Cannot read properties of undefined (reading 'catch')");
     },
+    log: () => assert.fail("the broken display must not receive log lines"),
+    end: () => assert.fail("the broken display is not drawn again"),
   };
-  const { adapter, output } = fakeTerminal();
-  scriptedRun(new NotebookOutput(jupyter, adapter), { now: 0 });
-  assert.deepEqual(sent.map(([type]) => type), [
-    "display_data",
-    ...Array(sent.length - 1).fill("update_display_data"),
-  ]);
-  const ids = new Set(sent.map(([, c]) => (c.transient as { display_id: string }).display_id));
-  assert.equal(ids.size, 1);
-  const last = sent.at(-1)![1].data as Record<string, string>;
-  assert.match(last["text/html"]!, /<progress value="2" max="2">/);
-  assert.match(last["text/plain"]!, /^Train +2\/2 /);
-  assert.match(output(), /^Train\[00\]: INFO: epoch 1\nTrain\[01\]: WARN: slow\n$/);
+  // Stands in for the default console sink: swap it for a recording one only after.
+  const previous = setLogSink(() => {});
+  setLogSink(previous);
+  const display = new RunDisplay(failing, { progress: true, table: null, clock: () => 0 });
+  display.start(new Map([["T", 1]]));
+  const current = setLogSink((r) => records.push(`${r.source}: ${r.message}`));
+  try {
+    createLogger("T[00]").info("after the failure");
+    display.end();
+    assert.deepEqual(records, ["T[00]: after the failure"]);
+    assert.equal(current, previous, "the console sink was restored at once");
+  } finally {
+    setLogSink(previous);
+  }
+});
+
+test("notebook: true outside Deno's Jupyter kernel is refused before anything runs", async () => {
+  const { createRunDisplay } = await import("../observe/run_display.ts");
+  const adapter = { jupyter: () => null, isTerminal: () => false } as unknown as RuntimeAdapter;
+  await assert.rejects(
+    createRunDisplay({ options: { notebook: true }, adapter }),
+    (e: Error) => e instanceof TypeError && /not running in Deno's Jupyter kernel/.test(e.message),
+  );
+  assert.notEqual(await createRunDisplay({ options: { notebook: false }, adapter }), null);
 });
 
 /** A display output that keeps every snapshot it is shown. */
