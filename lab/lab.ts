@@ -160,6 +160,8 @@ export class Lab {
    *   an already aborted signal, a worker backend for task types defined in a notebook
    *   cell), or after the run when tasks failed or it was interrupted.
    * @throws {RangeError} for malformed `top` options.
+   * @throws {TypeError} for an unknown runner name, or `notebook: true` outside Deno's Jupyter
+   *   kernel.
    * @example Results come back keyed by the tasks passed in
    * ```ts
    * import { Lab } from "./lab.ts";
@@ -202,9 +204,9 @@ export class Lab {
       maxWorkers: this.maxWorkers,
     });
     // From here on the runner is closed whatever happens.
+    let coordinator: Coordinator | undefined;
     let removeInterrupt = () => {};
     const interrupt = () => coordinator?.interrupt();
-    let coordinator: Coordinator | undefined;
     try {
       coordinator = new Coordinator(runner, {
         storage: this.storage,
@@ -214,7 +216,9 @@ export class Lab {
       }, this.maxWorkers);
       signal?.addEventListener("abort", interrupt, { once: true });
       removeInterrupt = adapter.onInterrupt(interrupt);
-      if (signal?.aborted) throw new LabError("Cannot run tasks: the signal was aborted");
+      if (signal?.aborted) {
+        throw new LabError("Cannot run tasks: the signal was aborted while the runner started");
+      }
       await coordinator.execute(nodes);
     } finally {
       removeInterrupt();
