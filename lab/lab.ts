@@ -13,7 +13,7 @@ import { LocalStorage } from "../storage/local_storage.ts";
 import { NullStorage } from "../storage/null_storage.ts";
 import type { Storage } from "../core/storage.ts";
 import { createRunDisplay } from "../observe/run_display.ts";
-import { buildGraph, typeOrder } from "./_graph.ts";
+import { buildGraph, type GraphNode, typeOrder } from "./_graph.ts";
 import { Coordinator } from "./coordinator.ts";
 import { LabError } from "../core/errors.ts";
 import { labLogger } from "../core/logger.ts";
@@ -157,8 +157,11 @@ export class Lab {
    * @param options Cache busting, an abort signal, and the display (or an `observer`).
    * @returns A Map from each task passed in to its result, in their order.
    * @throws {LabError} when the input is refused (not tasks, a stale codeVersion, a cycle,
-   *   an already aborted signal), or after the run when tasks failed or it was interrupted.
+   *   an already aborted signal, a worker backend for task types defined in a notebook
+   *   cell), or after the run when tasks failed or it was interrupted.
    * @throws {RangeError} for malformed `top` options.
+   * @throws {TypeError} for an unknown runner name, or `notebook: true` outside Deno's Jupyter
+   *   kernel.
    * @example Results come back keyed by the tasks passed in
    * ```ts
    * import { Lab } from "./lab.ts";
@@ -191,6 +194,7 @@ export class Lab {
     // Refuse before anything is built: no display, no workers.
     if (signal?.aborted) throw new LabError("Cannot run tasks: the signal was already aborted");
     const adapter = await loadRuntimeAdapter();
+    refuseUnimportable(nodes, this.runner, adapter.jupyter() !== null);
     const backend = await resolveBackend(this.runner);
     const display = options.observer ?? await createRunDisplay({ options, adapter });
     const observer = display === null ? null : inTypeOrder(display, typeOrder(nodes));
@@ -200,9 +204,9 @@ export class Lab {
       maxWorkers: this.maxWorkers,
     });
     // From here on the runner is closed whatever happens.
+    let coordinator: Coordinator | undefined;
     let removeInterrupt = () => {};
     const interrupt = () => coordinator?.interrupt();
-    let coordinator: Coordinator | undefined;
     try {
       coordinator = new Coordinator(runner, {
         storage: this.storage,
@@ -212,7 +216,9 @@ export class Lab {
       }, this.maxWorkers);
       signal?.addEventListener("abort", interrupt, { once: true });
       removeInterrupt = adapter.onInterrupt(interrupt);
-      if (signal?.aborted) throw new LabError("Cannot run tasks: the signal was aborted");
+      if (signal?.aborted) {
+        throw new LabError("Cannot run tasks: the signal was aborted while the runner started");
+      }
       await coordinator.execute(nodes);
     } finally {
       removeInterrupt();
@@ -332,6 +338,36 @@ export class Lab {
    */
   async uncacheTasks(tasks: readonly Task[]): Promise<void> {
     for (const task of tasks) await cacheOf(task.type).delete(this.storage, task);
+  }
+}
+
+const WORKER_BACKENDS: ReadonlySet<unknown> = new Set(["thread", "spawn", "fork"]);
+
+/**
+ * Refuses, before anything starts, a worker backend for task types whose
+ * module is unknown (defined in a notebook cell or a REPL): a worker finds a
+ * type by importing its module, so every task would fail the same way.
+ */
+function refuseUnimportable(
+  nodes: ReadonlyMap<string, GraphNode>,
+  runner: RunnerName | RunnerBackend,
+  inNotebook: boolean,
+): void {
+  if (!WORKER_BACKENDS.has(runner)) return;
+  for (const { task } of nodes.values()) {
+    if (task.type.module !== null) continue;
+    const name = JSON.stringify(task.type.name);
+    throw new LabError(
+      inNotebook
+        ? `Cannot run tasks on the ${runner} backend: task type ${name} was defined in a ` +
+          `notebook cell, which a worker cannot import; put its task() definition in a module ` +
+          `file (such as tasks.ts beside the notebook) and import it in a cell ` +
+          `(import { ... } from "./tasks.ts"), or use runner: "serial" or "async"`
+        : `Cannot run tasks on the ${runner} backend: the module defining task type ${name} ` +
+          `is unknown (defined in a REPL or eval?), so a worker cannot import it; define it in ` +
+          `a module file and pass module: import.meta.url to task(), or use runner: "serial" ` +
+          `or "async"`,
+    );
   }
 }
 

@@ -151,36 +151,60 @@ export function taskDiagram(tasks: readonly Task[], options: TaskDiagramOptions 
 }
 
 /**
- * Shows the diagram of `tasks`: rendered in a Jupyter notebook (Deno's
- * kernel), else printed as Mermaid source.
+ * Shows the diagram of `tasks`: in a Jupyter notebook (Deno's kernel) as a
+ * rendered Mermaid diagram (`text/html`, with the Mermaid source as
+ * `text/markdown` and `text/plain` for other front ends), else printed as
+ * Mermaid source. It returns nothing, so a cell that ends with it shows the
+ * diagram once; use {@linkcode taskDiagram} for the source as a string.
  *
  * @param tasks The tasks to start from.
  * @param options As for {@linkcode taskDiagram}.
- * @returns The diagram's Mermaid source.
+ * @returns Once the diagram is shown.
+ * @throws {RangeError} for an unknown direction.
  * @example
  * ```ts
- * import { displayTaskDiagram, task } from "../mod.ts";
+ * import { displayTaskDiagram, task, taskDiagram } from "../mod.ts";
  * import assert from "node:assert/strict";
  * const one = task({ name: "DocDisplayDiagram", run: () => 1 });
- * const shown = await displayTaskDiagram([one({})]);
- * assert.match(shown, /class DocDisplayDiagram/);
+ * assert.equal(await displayTaskDiagram([one({})]), undefined); // printed, not returned
+ * assert.match(taskDiagram([one({})]), /class DocDisplayDiagram/);
  * ```
  */
 export async function displayTaskDiagram(
   tasks: readonly Task[],
   options: TaskDiagramOptions = {},
-): Promise<string> {
+): Promise<void> {
   const diagram = taskDiagram(tasks, options);
   const { loadRuntimeAdapter } = await import("../runtime/adapter.ts");
   const adapter = await loadRuntimeAdapter();
   const jupyter = adapter.jupyter();
-  if (jupyter === null) adapter.write("stdout", diagram);
-  else {
-    await jupyter.broadcast("display_data", {
-      data: { "text/markdown": "```mermaid\n" + diagram + "```\n", "text/plain": diagram },
-      metadata: {},
-      transient: {},
-    });
+  if (jupyter === null) {
+    adapter.write("stdout", diagram);
+    return;
   }
-  return diagram;
+  const { sendToKernel } = await import("./notebook.ts");
+  sendToKernel(jupyter, "display_data", {
+    data: {
+      "text/html": diagramHtml(diagram),
+      "text/markdown": "```mermaid\n" + diagram + "```\n",
+      "text/plain": diagram,
+    },
+    metadata: {},
+    transient: {},
+  });
+}
+
+let diagramCounter = 0;
+
+/**
+ * The diagram as HTML: the source in a `<pre class="mermaid">`, rendered by
+ * Mermaid loaded in the notebook page (the source stays readable where
+ * scripts do not run, as in nbconvert's output).
+ */
+function diagramHtml(diagram: string): string {
+  const id = `labtech-diagram-${Date.now().toString(36)}-${diagramCounter++}`;
+  const source = diagram.replace(/[&<>]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[c]!);
+  return `<pre class="mermaid" id="${id}">${source}</pre>\n<script type="module">\n` +
+    `import mermaid from "https://cdn.jsdelivr.net/npm/mermaid@11/dist/mermaid.esm.min.mjs";\n` +
+    `mermaid.run({ nodes: [document.getElementById("${id}")] });\n</script>`;
 }

@@ -1,10 +1,11 @@
 /**
  * Output for Deno's Jupyter kernel: progress bars and the task table as one
- * HTML display that is updated in place; log lines go to the cell's stderr.
+ * HTML display that is updated in place; log lines go to the cell's stderr
+ * stream, sent through the kernel.
  */
-import type { JupyterApi, RuntimeAdapter } from "../runtime/adapter.ts";
+import type { JupyterApi } from "../runtime/adapter.ts";
 import { formatRate, formatSeconds } from "./_format.ts";
-import { ASCII_BAR, progressFigures, progressLine } from "./progress_lines.ts";
+import { ASCII_BAR, lineLayout, progressFigures, progressLine } from "./progress_lines.ts";
 import type { DisplayOutput, DisplaySnapshot } from "./run_display.ts";
 
 /** Notebook updates are messages to the front end: at most two a second. */
@@ -18,7 +19,7 @@ const escapeHtml = (text: string): string =>
 /** The display's HTML: a row per task type, then the task table. */
 export function notebookHtml(s: DisplaySnapshot): string {
   const rows = s.types.map((p) => {
-    const f = progressFigures(p, s.startedAt, s.now);
+    const f = progressFigures(p, s.now);
     const extra = [p.cached ? `${p.cached} cached` : "", p.failed ? `${p.failed} failed` : ""]
       .filter(Boolean).join(", ");
     return `<tr><td style="text-align:left">${
@@ -37,22 +38,40 @@ export function notebookHtml(s: DisplaySnapshot): string {
 
 /** Plain-text fallback of the display. */
 export function notebookText(s: DisplaySnapshot): string {
-  const width = Math.max(0, ...s.types.map((t) => t.name.length));
-  return [...s.types.map((p) => progressLine(p, width, s.startedAt, s.now, ASCII_BAR)), ...s.table]
+  const layout = lineLayout(s.types);
+  return [...s.types.map((p) => progressLine(p, layout, s.now, ASCII_BAR)), ...s.table]
     .join("\n");
+}
+
+/**
+ * Sends a message through the kernel and never lets it fail the run: in a real
+ * kernel `broadcast` may return undefined rather than its declared promise,
+ * or throw, or reject.
+ */
+export function sendToKernel(
+  jupyter: JupyterApi,
+  type: string,
+  content: Record<string, unknown>,
+): void {
+  try {
+    const sent: unknown = jupyter.broadcast(type, content);
+    if (typeof (sent as PromiseLike<void> | undefined)?.then === "function") {
+      (sent as PromiseLike<void>).then(undefined, () => {});
+    }
+  } catch {
+    // A display that cannot be sent is not worth failing a run for.
+  }
 }
 
 /** Shows a run in a notebook cell, updating one display in place. */
 export class NotebookOutput implements DisplayOutput {
   readonly minIntervalMs: number = UPDATE_MS;
   readonly #jupyter: JupyterApi;
-  readonly #adapter: RuntimeAdapter;
   readonly #displayId = `labtech-${Date.now().toString(36)}-${displayCounter++}`;
   #shown = false;
 
-  constructor(jupyter: JupyterApi, adapter: RuntimeAdapter) {
+  constructor(jupyter: JupyterApi) {
     this.#jupyter = jupyter;
-    this.#adapter = adapter;
   }
 
   render(s: DisplaySnapshot): void {
@@ -63,11 +82,13 @@ export class NotebookOutput implements DisplayOutput {
     };
     const type = this.#shown ? "update_display_data" : "display_data";
     this.#shown = true;
-    this.#jupyter.broadcast(type, content).catch(() => {});
+    sendToKernel(this.#jupyter, type, content);
   }
 
+  // Through the kernel as the cell's stderr stream: a raw write to the
+  // process's stderr never reaches the cell.
   log(line: string): void {
-    this.#adapter.write("stderr", line + "\n");
+    sendToKernel(this.#jupyter, "stream", { name: "stderr", text: line + "\n" });
   }
 
   end(s: DisplaySnapshot): void {

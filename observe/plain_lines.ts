@@ -3,7 +3,7 @@
  * is redrawn; progress and the task table are printed as plain lines now and
  * then, and log lines as they come.
  */
-import { ASCII_BAR, progressLine, type TypeProgress } from "./progress_lines.ts";
+import { ASCII_BAR, lineLayout, progressLine, type TypeProgress } from "./progress_lines.ts";
 import type { DisplayOutput, DisplaySnapshot } from "./run_display.ts";
 
 /** How often plain output reports. */
@@ -59,12 +59,12 @@ export class PlainLinesOutput implements DisplayOutput {
 
   // Lines for types that advanced since their last line.
   #progressLines(s: DisplaySnapshot): string[] {
-    const width = Math.max(0, ...s.types.map((t) => t.name.length));
+    const layout = lineLayout(s.types);
     const lines: string[] = [];
     for (const p of s.types) {
       if (this.#reported.get(p) === p.done) continue;
       this.#reported.set(p, p.done);
-      lines.push(progressLine(p, width, s.startedAt, s.now, ASCII_BAR));
+      lines.push(progressLine(p, layout, s.now, ASCII_BAR));
     }
     return lines;
   }

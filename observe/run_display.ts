@@ -4,9 +4,15 @@
  * output (terminal, plain lines or notebook).
  */
 import type { DisplayOptions } from "../core/observer.ts";
-import { isConsoleSink, type LogRecord, type LogSink, setLogSink } from "../core/logger.ts";
+import {
+  isConsoleSink,
+  labLogger,
+  type LogRecord,
+  type LogSink,
+  setLogSink,
+} from "../core/logger.ts";
 import type { RunObserver, TaskOutcome } from "../core/observer.ts";
-import type { Runner } from "../core/runner.ts";
+import type { Runner, TaskMonitorInfo } from "../core/runner.ts";
 import type { RuntimeAdapter } from "../runtime/adapter.ts";
 import type { TypeProgress } from "./progress_lines.ts";
 import { resolveTopOptions, tableLines, type TableSettings } from "./task_table.ts";
@@ -54,8 +60,11 @@ export class RunDisplay implements RunObserver {
   #tableLines: readonly string[] = [];
   #startedAt = 0;
   #lastRender = 0;
-  #lastTable = -Infinity;
+  #lastSample = -Infinity;
+  // When the last task finished: a type first seen finishing started no earlier.
+  #lastDoneAt = 0;
   #previousSink: LogSink | null = null;
+  #broken = false;
 
   constructor(
     output: DisplayOutput,
@@ -68,9 +77,9 @@ export class RunDisplay implements RunObserver {
   }
 
   start(totals: ReadonlyMap<string, number>): void {
-    this.#startedAt = this.#lastRender = this.#clock();
+    this.#startedAt = this.#lastRender = this.#lastDoneAt = this.#clock();
     this.#previousSink = setLogSink((record) => {
-      if (record.level !== "debug") this.#output.log(formatLogRecord(record));
+      if (record.level !== "debug") this.#safely(() => this.#output.log(formatLogRecord(record)));
     });
     // A custom sink (a test's, a file logger) keeps its lines; only console output is ours.
     if (!isConsoleSink(this.#previousSink)) {
@@ -78,7 +87,7 @@ export class RunDisplay implements RunObserver {
       this.#previousSink = null;
     }
     this.add(totals);
-    this.#output.render(this.#snapshot(this.#startedAt));
+    this.#safely(() => this.#output.render(this.#snapshot(this.#startedAt)));
   }
 
   add(more: ReadonlyMap<string, number>): void {
@@ -86,7 +95,7 @@ export class RunDisplay implements RunObserver {
     for (const [name, total] of more) {
       let p = this.#types.get(name);
       if (p === undefined) {
-        p = { name, total: 0, done: 0, cached: 0, failed: 0, finishedAt: null };
+        p = { name, total: 0, done: 0, cached: 0, failed: 0, finishedAt: null, startedAt: null };
         this.#types.set(name, p);
         this.#ordered = [...this.#ordered, p];
       }
@@ -98,31 +107,59 @@ export class RunDisplay implements RunObserver {
   taskDone(typeName: string, outcome: TaskOutcome): void {
     const p = this.#types.get(typeName);
     if (p === undefined) return;
+    const now = this.#clock();
+    // Not seen running (too quick for a sample): it started after the last task before it ended.
+    p.startedAt ??= this.#lastDoneAt;
+    this.#lastDoneAt = now;
     p.done++;
     if (outcome.cached) p.cached++;
     if (outcome.failed) p.failed++;
-    if (p.done >= p.total) p.finishedAt = this.#clock();
+    if (p.done >= p.total) p.finishedAt = now;
   }
 
   update(runner: Runner): void {
     const now = this.#clock();
-    if (this.#table !== null && now - this.#lastTable >= TABLE_INTERVAL_MS) {
-      this.#lastTable = now;
-      this.#tableLines = tableLines(runner.getTaskInfos(), this.#table, now);
+    if ((this.#table !== null || this.#progress) && now - this.#lastSample >= TABLE_INTERVAL_MS) {
+      this.#lastSample = now;
+      const infos = runner.getTaskInfos();
+      if (this.#table !== null) this.#tableLines = tableLines(infos, this.#table, now);
+      this.#noteStarts(infos);
     }
     if (now - this.#lastRender >= this.#output.minIntervalMs) {
       this.#lastRender = now;
-      this.#output.render(this.#snapshot(now));
+      this.#safely(() => this.#output.render(this.#snapshot(now)));
     }
   }
 
   end(): void {
     this.#tableLines = [];
+    this.#safely(() => this.#output.end(this.#snapshot(this.#clock())));
+    this.#restoreSink();
+  }
+
+  #restoreSink(): void {
+    if (this.#previousSink !== null) setLogSink(this.#previousSink);
+    this.#previousSink = null;
+  }
+
+  // A display that fails must not fail the run, nor keep the log lines it took over.
+  #safely(draw: () => void): void {
+    if (this.#broken) return;
     try {
-      this.#output.end(this.#snapshot(this.#clock()));
-    } finally {
-      if (this.#previousSink !== null) setLogSink(this.#previousSink);
-      this.#previousSink = null;
+      draw();
+    } catch (error) {
+      this.#broken = true;
+      this.#restoreSink();
+      labLogger.warn(`The progress display failed and is off for this run: ${error}`);
+    }
+  }
+
+  // A type starts when its first task starts (names are `Type[NN]`).
+  #noteStarts(infos: readonly TaskMonitorInfo[]): void {
+    for (const info of infos) {
+      const p = this.#types.get(info.name.slice(0, info.name.lastIndexOf("[")));
+      const start = info.start.getTime();
+      if (p !== undefined && (p.startedAt === null || start < p.startedAt)) p.startedAt = start;
     }
   }
 
@@ -145,6 +182,7 @@ export interface DisplayChoice {
  * terminal when stderr is one, else plain periodic lines.
  *
  * @throws {RangeError} for malformed `top` options.
+ * @throws {TypeError} for `notebook: true` outside Deno's Jupyter kernel.
  */
 export async function createRunDisplay(
   { options, adapter }: DisplayChoice,
@@ -154,9 +192,15 @@ export async function createRunDisplay(
   if (!progress && table === null) return null;
   let output: DisplayOutput;
   const jupyter = options.notebook === false ? null : adapter.jupyter();
+  if (options.notebook === true && jupyter === null) {
+    throw new TypeError(
+      "Cannot show the notebook display: this is not running in Deno's Jupyter kernel; " +
+        "leave notebook unset to choose the display automatically, or set it to false",
+    );
+  }
   if (jupyter !== null) {
     const { NotebookOutput } = await import("./notebook.ts");
-    output = new NotebookOutput(jupyter, adapter);
+    output = new NotebookOutput(jupyter);
   } else if (adapter.isTerminal("stderr")) {
     const { TerminalOutput } = await import("./terminal.ts");
     output = new TerminalOutput(adapter);

@@ -8,7 +8,14 @@
 import cliProgress from "cli-progress";
 import { format } from "node:util";
 import type { RuntimeAdapter } from "../runtime/adapter.ts";
-import { progressLine, type TypeProgress, UNICODE_BAR } from "./progress_lines.ts";
+import { truncate } from "./_format.ts";
+import {
+  type LineLayout,
+  lineLayout,
+  progressLine,
+  type TypeProgress,
+  UNICODE_BAR,
+} from "./progress_lines.ts";
 import type { DisplayOutput, DisplaySnapshot } from "./run_display.ts";
 
 type Bar = cliProgress.SingleBar;
@@ -16,8 +23,7 @@ type Bar = cliProgress.SingleBar;
 interface TypePayload {
   kind: "type";
   progress: TypeProgress;
-  nameWidth: number;
-  startedAt: number;
+  layout: LineLayout;
 }
 
 interface RowPayload {
@@ -28,21 +34,22 @@ interface RowPayload {
 /** Bars redraw at most ten times a second. */
 const FRAME_MS = 100;
 
-// Clear the whole line first: a log line overwrites a longer bar line.
-const CLEAR_LINE = "\x1b[2K";
+/**
+ * Columns left free at the end of every drawn line. A line that filled the
+ * row would leave the cursor waiting to wrap, and the `^C` a terminal echoes
+ * on Ctrl-C would then wrap onto a new row that the redraw does not know of.
+ */
+const RESERVED_COLUMNS = 3;
+
+// Erase from the cursor to the end of the screen: the old bars and table go
+// before log lines are printed where they were, whatever the lines' length.
+const ERASE_BELOW = "\x1b[J";
 
 function formatLine(_options: unknown, params: cliProgress.Params, payload: object): string {
   const p = payload as TypePayload | RowPayload;
-  if (p.kind === "row") return p.line;
-  // cli-progress keeps a moving-window estimate of the time left; use it.
-  const eta = Number.isFinite(params.eta) ? params.eta : null;
-  const now = Date.now();
-  const line = progressLine(p.progress, p.nameWidth, p.startedAt, now, UNICODE_BAR, eta);
-  // Narrow the bar rather than cut the line's end on a narrow terminal.
-  const overflow = line.length - (params.maxWidth - 1);
-  if (overflow <= 0) return line;
-  const style = { ...UNICODE_BAR, width: Math.max(5, UNICODE_BAR.width - overflow) };
-  return progressLine(p.progress, p.nameWidth, p.startedAt, now, style, eta);
+  const width = Math.max(1, params.maxWidth - RESERVED_COLUMNS);
+  if (p.kind === "row") return truncate(p.line, width);
+  return progressLine(p.progress, p.layout, Date.now(), UNICODE_BAR, width);
 }
 
 /** Draws progress bars and the task table in place on a terminal. */
@@ -75,7 +82,6 @@ export class TerminalOutput implements DisplayOutput {
       linewrap: true,
       hideCursor: false,
       gracefulExit: false,
-      etaBuffer: 50,
     });
   }
 
@@ -96,12 +102,12 @@ export class TerminalOutput implements DisplayOutput {
   render(s: DisplaySnapshot): void {
     // Captured at the first draw, not when built: a run that fails before it starts leaves the console alone.
     this.#restoreConsole ??= this.#captureConsole();
-    const nameWidth = Math.max(0, ...s.types.map((t) => t.name.length));
+    const layout = lineLayout(s.types);
     const newTypes = s.types.filter((t) => !this.#bars.has(t));
     // New bars go below the table unless the rows are made again after them.
     if (newTypes.length > 0) this.#setRowCount(0);
     for (const p of s.types) {
-      const payload: TypePayload = { kind: "type", progress: p, nameWidth, startedAt: s.startedAt };
+      const payload: TypePayload = { kind: "type", progress: p, layout };
       const bar = this.#bars.get(p);
       if (bar === undefined) {
         this.#bars.set(p, this.#multibar.create(p.total, p.done, payload));
@@ -116,7 +122,7 @@ export class TerminalOutput implements DisplayOutput {
   }
 
   log(line: string): void {
-    this.#multibar.log(`${CLEAR_LINE}${line}\n`);
+    this.#multibar.log(`${ERASE_BELOW}${line}\n`);
     if (Date.now() - this.#lastDraw >= FRAME_MS) this.#draw();
   }
 

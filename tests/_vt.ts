@@ -1,13 +1,16 @@
 /**
  * A tiny terminal emulator for tests: applies the cursor movements and line
- * clears a progress display writes, and returns the screen's text lines.
+ * clears a progress display writes, and returns the screen's text lines,
+ * scrollback included. With `columns`, text wraps as on a real terminal
+ * (a character in the last column leaves the cursor waiting to wrap; the
+ * next printable character starts a new row).
  */
 
 // deno-lint-ignore no-control-regex
 const TOKEN = /\x1b\[(\??)(\d*(?:;\d*)*)([A-Za-z])|\x1b[78]|\r|\n|[^\x1b\r\n]/gu;
 
 /** The lines a terminal shows after receiving `output` (trailing blanks trimmed). */
-export function screenOf(output: string): string[] {
+export function screenOf(output: string, columns: number = Infinity): string[] {
   const screen: string[][] = [[]];
   let row = 0;
   let col = 0;
@@ -16,6 +19,7 @@ export function screenOf(output: string): string[] {
     const [text, private_, params, command] = match;
     if (command !== undefined) {
       if (private_ === "?") continue; // cursor visibility, wrapping
+      col = Math.min(col, columns - 1); // any control ends a pending wrap
       const n = params === "" ? 1 : Number(params!.split(";")[0]);
       const arg = params === "" ? 0 : Number(params);
       switch (command) {
@@ -51,6 +55,10 @@ export function screenOf(output: string): string[] {
     } else if (text === "\r") col = 0;
     else if (text === "\x1b7" || text === "\x1b8") continue;
     else {
+      if (col >= columns) {
+        row++;
+        col = 0;
+      }
       const l = line();
       while (l.length < col) l.push(" ");
       l[col++] = text;

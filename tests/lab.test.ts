@@ -341,7 +341,8 @@ describe("Lab run lifecycle", () => {
         ...quiet,
         signal: controller.signal,
       }),
-      (e: Error) => e instanceof LabError && /signal was aborted/.test(e.message),
+      (e: Error) =>
+        e instanceof LabError && /signal was aborted while the runner started/.test(e.message),
     );
     assert.deepEqual(counts, { built: 1, closed: 1 });
     assert.deepEqual(calls, []);

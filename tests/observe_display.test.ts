@@ -4,7 +4,8 @@ import { createLogger, type LogRecord, setLogSink } from "../mod.ts";
 import type { Runner, TaskMonitorInfo } from "../mod.ts";
 import type { RuntimeAdapter } from "../runtime/adapter.ts";
 import { PlainLinesOutput } from "../observe/plain_lines.ts";
-import { type DisplayOutput, RunDisplay } from "../observe/run_display.ts";
+import { type DisplayOutput, type DisplaySnapshot, RunDisplay } from "../observe/run_display.ts";
+import { progressFigures } from "../observe/progress_lines.ts";
 import { resolveTopOptions } from "../observe/task_table.ts";
 import { TerminalOutput } from "../observe/terminal.ts";
 import { screenOf } from "./_vt.ts";
@@ -71,13 +72,13 @@ test("plain output: periodic lines, log lines as they come, no escapes", () => {
     [
       "Train[00]: INFO: epoch 1",
       "Train  1/2  00:02    0.50/s |############------------|  50%  eta 00:02  (1 cached)",
-      "Eval   0/1  00:02    0.00/s |------------------------|   0%  eta --:--",
+      "Eval   0/1  00:00       ?/s |------------------------|   0%  eta --:--",
       "Running tasks: 1",
       "NAME      STATUS  PID CPU   RSS",
       "Train[01] running 100 50.0% 2.0 KiB",
       "Train[01]: WARN: slow",
       "Train  2/2  00:03    0.67/s |########################| 100%  eta 00:00  (1 cached)",
-      "Eval   1/1  00:04    0.25/s |########################| 100%  eta 00:00  (1 failed)",
+      "Eval   1/1  00:01    1.00/s |########################| 100%  eta 00:00  (1 failed)",
       "",
     ].join("\n"),
   );
@@ -127,7 +128,9 @@ test("terminal output: bars redraw in place, log lines land above them, in order
 test("terminal output: the task table shows below the bars while tasks run", () => {
   const { adapter, output } = fakeTerminal();
   const output_ = new TerminalOutput(adapter);
-  const types = [{ name: "Train", total: 2, done: 0, cached: 0, failed: 0, finishedAt: null }];
+  const types = [
+    { name: "Train", total: 2, done: 0, cached: 0, failed: 0, finishedAt: null, startedAt: 0 },
+  ];
   output_.render({ startedAt: 0, now: 0, types, table: ["Running tasks: 1", "NAME", "Train[00]"] });
   output_.log("labtech: INFO: hello");
   output_.render({ startedAt: 0, now: 0, types, table: ["Running tasks: 1", "NAME", "Train[00]"] });
@@ -161,25 +164,199 @@ test("update is cheap: the table is read at most twice a second", () => {
   assert.equal(reads, 2);
 });
 
-test("notebook output: one display, then updates of it in place", async () => {
-  const { NotebookOutput } = await import("../observe/notebook.ts");
-  const sent: Array<[string, Record<string, unknown>]> = [];
-  const jupyter = {
-    broadcast: (type: string, content: Record<string, unknown>) => {
-      sent.push([type, content]);
-      return Promise.resolve();
+for (const returns of ["a promise", "undefined (as in a real kernel)", "a rejection"]) {
+  test(`notebook output: one display updated in place, logs as stream messages; broadcast returns ${returns}`, async () => {
+    const { NotebookOutput } = await import("../observe/notebook.ts");
+    const sent: Array<[string, Record<string, unknown>]> = [];
+    const jupyter = {
+      broadcast: (type: string, content: Record<string, unknown>) => {
+        sent.push([type, content]);
+        return (returns === "a promise"
+          ? Promise.resolve()
+          : returns === "a rejection"
+          ? Promise.reject(new Error("closed"))
+          : undefined) as Promise<void>;
+      },
+    };
+    scriptedRun(new NotebookOutput(jupyter), { now: 0 });
+    const displays = sent.filter(([type]) => type !== "stream");
+    assert.deepEqual(displays.map(([type]) => type), [
+      "display_data",
+      ...Array(displays.length - 1).fill("update_display_data"),
+    ]);
+    const ids = new Set(
+      displays.map(([, c]) => (c.transient as { display_id: string }).display_id),
+    );
+    assert.equal(ids.size, 1);
+    const last = displays.at(-1)![1].data as Record<string, string>;
+    assert.match(last["text/html"]!, /<progress value="2" max="2">/);
+    assert.match(last["text/plain"]!, /^Train +2\/2 /);
+    assert.deepEqual(sent.filter(([type]) => type === "stream").map(([, c]) => c), [
+      { name: "stderr", text: "Train[00]: INFO: epoch 1\n" },
+      { name: "stderr", text: "Train[01]: WARN: slow\n" },
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // a rejection would surface here
+  });
+}
+
+test("a display that throws is turned off and gives the log lines back", () => {
+  const records: string[] = [];
+  const failing: DisplayOutput = {
+    minIntervalMs: 0,
+    render: () => {
+      throw new TypeError("Cannot read properties of undefined (reading 'catch')");
     },
+    log: () => assert.fail("the broken display must not receive log lines"),
+    end: () => assert.fail("the broken display is not drawn again"),
   };
-  const { adapter, output } = fakeTerminal();
-  scriptedRun(new NotebookOutput(jupyter, adapter), { now: 0 });
-  assert.deepEqual(sent.map(([type]) => type), [
-    "display_data",
-    ...Array(sent.length - 1).fill("update_display_data"),
-  ]);
-  const ids = new Set(sent.map(([, c]) => (c.transient as { display_id: string }).display_id));
-  assert.equal(ids.size, 1);
-  const last = sent.at(-1)![1].data as Record<string, string>;
-  assert.match(last["text/html"]!, /<progress value="2" max="2">/);
-  assert.match(last["text/plain"]!, /^Train +2\/2 /);
-  assert.match(output(), /^Train\[00\]: INFO: epoch 1\nTrain\[01\]: WARN: slow\n$/);
+  // Stands in for the default console sink: swap it for a recording one only after.
+  const previous = setLogSink(() => {});
+  setLogSink(previous);
+  const display = new RunDisplay(failing, { progress: true, table: null, clock: () => 0 });
+  display.start(new Map([["T", 1]]));
+  const current = setLogSink((r) => records.push(`${r.source}: ${r.message}`));
+  try {
+    createLogger("T[00]").info("after the failure");
+    display.end();
+    assert.deepEqual(records, ["T[00]: after the failure"]);
+    assert.equal(current, previous, "the console sink was restored at once");
+  } finally {
+    setLogSink(previous);
+  }
 });
+
+test("notebook: true outside Deno's Jupyter kernel is refused before anything runs", async () => {
+  const { createRunDisplay } = await import("../observe/run_display.ts");
+  const adapter = { jupyter: () => null, isTerminal: () => false } as unknown as RuntimeAdapter;
+  await assert.rejects(
+    createRunDisplay({ options: { notebook: true }, adapter }),
+    (e: Error) => e instanceof TypeError && /not running in Deno's Jupyter kernel/.test(e.message),
+  );
+  assert.notEqual(await createRunDisplay({ options: { notebook: false }, adapter }), null);
+});
+
+/** A display output that keeps every snapshot it is shown. */
+function snapshots(): { output: DisplayOutput; last: () => DisplaySnapshot } {
+  const seen: DisplaySnapshot[] = [];
+  const output: DisplayOutput = {
+    minIntervalMs: 0,
+    render: (snapshot) => void seen.push(structuredClone(snapshot)),
+    log: () => {},
+    end: (snapshot) => void seen.push(structuredClone(snapshot)),
+  };
+  return { output, last: () => seen.at(-1)! };
+}
+
+test("time left per type comes from that type's own rate since it started", () => {
+  const clock = { now: 0 };
+  const { output, last } = snapshots();
+  const display = new RunDisplay(output, { progress: true, table: null, clock: () => clock.now });
+  let running: TaskMonitorInfo[] = [info("Load[00]", 0)];
+  const runner = fakeRunner(() => running);
+  display.start(new Map([["Load", 10], ["Fit", 4], ["Quick", 2]]));
+  for (let i = 1; i <= 10; i++) {
+    clock.now = i * 1000;
+    display.taskDone("Load", { cached: false, failed: false });
+    running = i < 10 ? [info(`Load[0${i}]`, i * 1000)] : [info("Fit[00]", 10_000)];
+    display.update(runner);
+  }
+  clock.now = 11_000;
+  display.taskDone("Quick", { cached: false, failed: false }); // never seen: since the last done
+  display.taskDone("Fit", { cached: false, failed: false }); // seen running since 10 s
+  display.update(runner);
+  const byName = new Map(last().types.map((p) => [p.name, progressFigures(p, clock.now)]));
+  assert.equal(byName.get("Load")!.elapsedSeconds, 10);
+  // One Fit task in its first second: 3 left at 1/s, not at 1 per 11 s of run.
+  assert.deepEqual(
+    [byName.get("Fit")!.elapsedSeconds, byName.get("Fit")!.remainingSeconds],
+    [1, 3],
+  );
+  assert.deepEqual([byName.get("Quick")!.perSecond, byName.get("Quick")!.remainingSeconds], [1, 1]);
+  display.end();
+});
+
+test("count columns are padded so the bars of every type line up", () => {
+  let text = "";
+  const display = new RunDisplay(new PlainLinesOutput((t) => (text += t)), {
+    progress: true,
+    table: null,
+    clock: () => 0,
+  });
+  display.start(new Map([["A", 5], ["LongerName", 100], ["B", 12]]));
+  display.taskDone("LongerName", { cached: false, failed: false });
+  display.taskDone("A", { cached: false, failed: false });
+  display.taskDone("B", { cached: false, failed: false });
+  display.end();
+  const lines = text.trimEnd().split("\n");
+  assert.equal(lines.length, 3);
+  assert.deepEqual(lines.map((l) => l.indexOf("|")), Array(3).fill(lines[0]!.indexOf("|")));
+  assert.match(lines[0]!, /^A {11} {4}1\/5 /);
+});
+
+for (const columns of [50, 80]) {
+  test(`terminal at ${columns} columns: no residue after wrapped and multi-line logs and a Ctrl-C echo`, () => {
+    const { adapter, output } = fakeTerminal(columns);
+    const terminal = new TerminalOutput(adapter);
+    const started = Date.now();
+    const types = [
+      {
+        name: "Train",
+        total: 12,
+        done: 0,
+        cached: 0,
+        failed: 0,
+        finishedAt: null,
+        startedAt: started,
+      },
+      {
+        name: "Evaluate",
+        total: 3,
+        done: 0,
+        cached: 0,
+        failed: 0,
+        finishedAt: null,
+        startedAt: null,
+      },
+    ] as Array<DisplaySnapshot["types"][number]>;
+    const table = (n: number) => [
+      `Running tasks: ${n}`,
+      "NAME       STATUS   PID    START     ELAPSED  CPU     RSS       CHILDREN",
+      ...Array.from(
+        { length: n },
+        (_, i) => `Train[0${i}]  running  4242  12:00:00  00:01    99.0%   56.6 MiB  -`,
+      ),
+    ];
+    const snap = (n: number) => ({ startedAt: started, now: Date.now(), types, table: table(n) });
+    const long = `Train[00]: INFO: ${"a long line that goes on ".repeat(6)}end`;
+    const multi =
+      "labtech: ERROR: Task Train[01] failed: Error: boom\n    at run (tasks.ts:3:9)\n    at x";
+    terminal.render(snap(3));
+    terminal.log(long);
+    terminal.render(snap(3));
+    types[0]!.done = 5;
+    terminal.log(multi);
+    terminal.render(snap(2));
+    let raw = output() + "^C"; // what the terminal echoes at the cursor on Ctrl-C
+    terminal.log("labtech: WARN: Interrupted: cancelling tasks not yet started");
+    types[0]!.done = 12;
+    types[0]!.finishedAt = Date.now();
+    terminal.render(snap(1));
+    terminal.end({ ...snap(0), table: [] });
+    raw += output().slice(raw.length - 2);
+    const wrap = (line: string) =>
+      line.match(new RegExp(`.{1,${columns}}`, "g"))!.map((row) => row.trimEnd());
+    const logRows = [
+      long,
+      ...multi.split("\n"),
+      "labtech: WARN: Interrupted: cancelling tasks not yet started",
+    ]
+      .flatMap(wrap);
+    const screen = screenOf(raw, columns);
+    assert.deepEqual(screen.slice(0, logRows.length), logRows, screen.join("\n"));
+    const bars = screen.slice(logRows.length);
+    assert.equal(bars.length, 2, screen.join("\n"));
+    assert.match(bars[0]!, /^Train {5}12\/12 .*\|█+\| 100% {2}eta 00:00$/);
+    assert.match(bars[1]!, /^Evaluate {4}0\/3 .*\|░+\| {3}0% {2}eta --:--$/);
+    for (const bar of bars) assert.ok(bar.length <= columns - 3, bar);
+  });
+}
