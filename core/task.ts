@@ -127,7 +127,8 @@ export interface RunnerOptions {
 }
 
 /**
- * What `run()` receives beside its parameters.
+ * What `run()` receives beside its parameters. `C` types `ctx.context`:
+ * annotate `ctx: TaskContext<MyContext>` to read it without casts.
 
  * @example
  * ```ts
@@ -219,7 +220,8 @@ type TaskDefinitionInput<P, R, C extends object, F extends object, Q> =
   };
 
 /**
- * A task type: call it with parameters to make a task.
+ * A task type: call it with parameters to make a task. `C` is the Lab
+ * context its tasks need: a `Lab<C2>` runs them when `C2` provides `C`.
 
  * @example
  * ```ts
@@ -235,7 +237,7 @@ type TaskDefinitionInput<P, R, C extends object, F extends object, Q> =
  */
 // Defaults are `any` so that any task type or task fits where no type is named.
 // deno-lint-ignore no-explicit-any
-export interface TaskType<P = any, R = any, C extends object = any> {
+export interface TaskType<P = any, R = any, in C extends object = any> {
   /** Makes the task for `params` (validated and deeply frozen). */
   (params: P): Task<P, R, C>;
   /** The type's name, part of every cache key. */
@@ -261,7 +263,8 @@ const dependencies = new WeakMap<Task, readonly Task[]>();
 const texts = new WeakMap<Task, string>();
 
 /**
- * One task: a task type applied to one set of parameters.
+ * One task: a task type applied to one set of parameters (`C`: the Lab
+ * context it needs, as on its {@linkcode TaskType}).
  *
  * Make tasks by calling their {@linkcode TaskType}; never construct directly.
  *
@@ -278,7 +281,7 @@ const texts = new WeakMap<Task, string>();
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export class Task<P = any, R = any, C extends object = any> implements TaskLike {
+export class Task<P = any, R = any, in C extends object = any> implements TaskLike {
   /** Brands tasks for parameter handling. */
   declare readonly [TASK_BRAND]: true;
   /** The type this task belongs to. */
