@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
-import { detectRuntime, Lab, type RunnerName, type Task, task, TaskError } from "../mod.ts";
+import {
+  detectRuntime,
+  Lab,
+  MemoryStorage,
+  type RunnerName,
+  type Task,
+  task,
+  TaskError,
+} from "../mod.ts";
 import { fromStored, storedText } from "../core/params.ts";
 import { findTaskType } from "../core/registry.ts";
 import { doubled, scaledType, tripled } from "./fixtures/workers/factory.ts";
@@ -164,8 +172,12 @@ describe("task types", () => {
     }
   });
 
-  test('"__proto__", "constructor" and "prototype" keys are data, with the same key everywhere', () => {
-    const proto = task({ name: "TaskTestProto", run: (p: Record<string, unknown>) => p });
+  test('"__proto__", "constructor" and "prototype" keys are data, with the same key everywhere', async () => {
+    const proto = task({
+      name: "TaskTestProto",
+      run: (p: Record<string, unknown>) =>
+        Object.getOwnPropertyDescriptor(p.cfg, "__proto__")?.value ?? null,
+    });
     // JSON.parse makes "__proto__" an own key on every runtime, as a user's data may.
     const a = proto(JSON.parse('{"cfg": {"__proto__": {"lr": 0.1}}}'));
     const b = proto(JSON.parse('{"cfg": {"__proto__": {"lr": 0.5}}}'));
@@ -187,6 +199,12 @@ describe("task types", () => {
       const params = fromStored(JSON.parse(storedText(t.params)), () => null);
       assert.equal(proto(params as Record<string, unknown>).cacheKey, t.cacheKey);
     }
+    // Each task gets its own result, and its stored entry loads back under its own key.
+    const lab = new Lab({ storage: new MemoryStorage() });
+    const results = await lab.runTasks([a, b], { progress: false });
+    assert.deepEqual([...results.values()], [{ lr: 0.1 }, { lr: 0.5 }]);
+    const loaded = await lab.cachedTasks([proto]);
+    assert.deepEqual(loaded.map((t) => t.cacheKey).sort(), [a.cacheKey, b.cacheKey].sort());
   });
 
   for (const depth of [10_000, 100_000]) {
