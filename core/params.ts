@@ -2,30 +2,17 @@
  * Task parameters: validation, deep freezing, canonical identity text and the
  * reversible JSON form stored in cache metadata.
  *
+ * Every walk here is iterative (an explicit stack), so parameters nest to any
+ * depth without overflowing the call stack, and every copy defines keys as own
+ * properties, so a key such as `"__proto__"` is data like any other.
+ *
  * @module
  */
 import { TaskError } from "./errors.ts";
+import { isTaskLike, ownKeyPath, putOwn, receivedText, TAG, type TaskLike } from "./_param_util.ts";
 
-/** Marks objects that are tasks, without importing the Task class (no import cycle). */
-export const TASK_BRAND: unique symbol = Symbol.for("labtech.task");
-
-/** The parts of a task that parameter handling needs. */
-export interface TaskLike {
-  readonly [TASK_BRAND]: true;
-  readonly cacheKey: string;
-  readonly params: unknown;
-  readonly codeVersion: string | null;
-  readonly type: { readonly name: string };
-}
-
-/** True when `value` is a labtech task. */
-export function isTaskLike(value: unknown): value is TaskLike {
-  return typeof value === "object" && value !== null &&
-    (value as Record<symbol, unknown>)[TASK_BRAND] === true;
-}
-
-/** Reserved key that tags non-JSON values in identity and stored forms. */
-const TAG = "$labtech";
+export { isTaskLike, TASK_BRAND, type TaskLike } from "./_param_util.ts";
+export { displayText, fromStored } from "./_param_decode.ts";
 
 /** The result of validating parameters: a frozen copy and the nested tasks found. */
 export interface NormalizedParams<P> {
@@ -33,37 +20,74 @@ export interface NormalizedParams<P> {
   dependencies: TaskLike[];
 }
 
+const ALLOWED = "parameters may only be null, booleans, finite numbers, strings, bigints, " +
+  "arrays, plain objects and tasks";
+const HIDDEN = "identity covers only enumerable own properties and array items, " +
+  "so make it a plain property of a plain object or remove it";
+
+/** One container being copied: its source, the keys left to visit and its copy. */
+interface CopyFrame {
+  source: object;
+  /** Own enumerable keys of a plain object, or null for an array. */
+  keys: string[] | null;
+  count: number;
+  index: number;
+  out: unknown[] | Record<string, unknown>;
+  /** Where the copy goes in the parent frame's copy. */
+  slot: string | number;
+}
+
+/** Marks a container whose copy is still being built on the stack. */
+const OPEN: unique symbol = Symbol("open");
+
 /**
  * Validates `params`, returns a deeply frozen copy (with `-0` made `0`) and the
  * distinct tasks nested anywhere inside it.
  *
- * @throws {TaskError} naming the path of the first value that is not allowed.
+ * @throws {TaskError} naming the path of the first value that is not allowed,
+ * or of a getter or proxy that threw while being read.
  */
 export function normalizeParams<P>(params: P, taskName: string): NormalizedParams<P> {
   const dependencies: TaskLike[] = [];
   const seenTasks = new Set<TaskLike>();
   const ancestors = new Set<object>();
-  const refuse = (path: string, what: string): never => {
+  const stack: CopyFrame[] = [];
+  let refusal: TaskError | undefined;
+  // Paths are built only when something is refused: a deep walk never pays for them.
+  const pathTo = (slot?: string | number): string => {
+    let path = "params";
+    for (let i = 1; i < stack.length; i++) path = ownKeyPath(path, stack[i]!.slot);
+    return slot === undefined ? path : ownKeyPath(path, slot);
+  };
+  const refuse = (slot: string | number | undefined, what: string, fix = ALLOWED): never => {
+    refusal = new TaskError(`Cannot make ${taskName} task as ${pathTo(slot)} is ${what}: ${fix}`);
+    throw refusal;
+  };
+  const rethrow = (error: unknown, slot: string | number | undefined): never => {
+    if (error === refusal) throw error;
     throw new TaskError(
-      `Cannot make ${taskName} task as ${path} is ${what}: parameters may only be null, ` +
-        `booleans, finite numbers, strings, bigints, arrays, plain objects and tasks`,
+      `Cannot make ${taskName} task as reading ${pathTo(slot)} threw ${receivedText(error)}: ` +
+        `parameters must be plain data (no getters that throw, no revoked proxies)`,
+      { cause: error },
     );
   };
-  const visit = (value: unknown, path: string): unknown => {
+
+  // Returns the normalised value, or OPEN after pushing a frame for a container.
+  const convert = (value: unknown, slot: string | number | undefined): unknown => {
     switch (typeof value) {
       case "string":
       case "boolean":
       case "bigint":
         return value;
       case "number":
-        if (!Number.isFinite(value)) return refuse(path, String(value));
+        if (!Number.isFinite(value)) return refuse(slot, String(value));
         return Object.is(value, -0) ? 0 : value;
       case "undefined":
-        return refuse(path, "undefined");
+        return refuse(slot, "undefined");
       case "function":
-        return refuse(path, "a function");
+        return refuse(slot, "a function");
       case "symbol":
-        return refuse(path, "a symbol");
+        return refuse(slot, "a symbol");
     }
     if (value === null) return null;
     const object = value as object;
@@ -75,45 +99,96 @@ export function normalizeParams<P>(params: P, taskName: string): NormalizedParam
       return object;
     }
     if (ancestors.has(object)) {
-      return refuse(path, "a reference to one of its own containers (a cycle)");
+      return refuse(slot, "a reference to one of its own containers (a cycle)");
     }
     const proto = Object.getPrototypeOf(object);
     if (Object.getOwnPropertySymbols(object).length > 0) {
-      return refuse(path, "an object with symbol keys");
+      return refuse(slot, "an object with symbol keys");
     }
-    ancestors.add(object);
-    let copy: unknown;
+    const names = Object.getOwnPropertyNames(object);
+    let frame: CopyFrame;
     if (Array.isArray(object)) {
-      if (proto !== Array.prototype) refuse(path, "an Array subclass");
-      const items = new Array(object.length);
-      for (let i = 0; i < object.length; i++) {
-        if (!(i in object)) refuse(`${path}[${i}]`, "a hole in a sparse array");
-        items[i] = visit(object[i], `${path}[${i}]`);
+      if (proto !== Array.prototype) refuse(slot, "an Array subclass");
+      const count = object.length;
+      if (names.length !== count + 1) {
+        const extra = names.find((name) => name !== "length" && !isIndex(name, count));
+        if (extra !== undefined) {
+          stack.push({ source: object, keys: null, count, index: 0, out: [], slot: slot ?? "" });
+          refuse(extra, "an extra property of an array", HIDDEN);
+        }
       }
-      copy = Object.freeze(items);
+      frame = {
+        source: object,
+        keys: null,
+        count,
+        index: 0,
+        out: new Array(count),
+        slot: slot ?? "",
+      };
     } else if (proto === Object.prototype || proto === null) {
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(object)) {
-        out[key] = visit((object as Record<string, unknown>)[key], memberPath(path, key));
+      const keys = Object.keys(object);
+      if (names.length !== keys.length) {
+        const hidden = names.find((name) =>
+          !Object.prototype.propertyIsEnumerable.call(object, name)
+        )!;
+        stack.push({ source: object, keys, count: 0, index: 0, out: {}, slot: slot ?? "" });
+        refuse(hidden, "a non-enumerable property", HIDDEN);
       }
-      copy = Object.freeze(out);
+      frame = { source: object, keys, count: keys.length, index: 0, out: {}, slot: slot ?? "" };
     } else {
       const kind = (proto?.constructor as { name?: string } | undefined)?.name || "unknown";
-      copy = refuse(path, `an instance of ${kind}`);
+      return refuse(slot, `an instance of ${kind}`);
     }
-    ancestors.delete(object);
-    return copy;
+    ancestors.add(object);
+    stack.push(frame);
+    return OPEN;
   };
-  if (
-    typeof params !== "object" || params === null || Array.isArray(params) || isTaskLike(params)
-  ) {
-    refuse("params", "not a plain object");
+
+  let root: unknown;
+  try {
+    if (
+      typeof params !== "object" || params === null || Array.isArray(params) ||
+      isTaskLike(params)
+    ) {
+      refuse(
+        undefined,
+        `not a plain object (received ${receivedText(params)})`,
+        `call the task type with an object of parameters, such as ${taskName}({})`,
+      );
+    }
+    root = convert(params, undefined);
+  } catch (error) {
+    rethrow(error, undefined);
   }
-  return { params: visit(params, "params") as P, dependencies };
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    if (frame.index === frame.count) {
+      stack.pop();
+      ancestors.delete(frame.source);
+      Object.freeze(frame.out);
+      const parent = stack[stack.length - 1];
+      if (parent === undefined) root = frame.out;
+      else putOwn(parent.out, frame.slot, frame.out);
+      continue;
+    }
+    const index = frame.index++;
+    const slot = frame.keys === null ? index : frame.keys[index]!;
+    try {
+      if (frame.keys === null && !(index in frame.source)) refuse(slot, "a hole in a sparse array");
+      const value = convert((frame.source as Record<string | number, unknown>)[slot], slot);
+      if (value !== OPEN) putOwn(frame.out, slot, value);
+    } catch (error) {
+      // A refusal from a child frame pushed above has its own path already.
+      while (stack[stack.length - 1] !== frame) stack.pop();
+      rethrow(error, slot);
+    }
+  }
+  return { params: root as P, dependencies };
 }
 
-function memberPath(path: string, key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+function isIndex(name: string, length: number): boolean {
+  const n = Number(name);
+  return Number.isInteger(n) && n >= 0 && n < length && String(n) === name;
 }
 
 /**
@@ -160,78 +235,59 @@ export function refTaskText(task: TaskLike): string {
   }}`;
 }
 
-function encode(value: unknown, taskText: (task: TaskLike) => string): string {
-  switch (typeof value) {
-    case "bigint":
-      return `{"${TAG}":"bigint","value":"${value.toString()}"}`;
-    case "object":
-      break;
-    default:
-      return JSON.stringify(value);
-  }
-  if (value === null) return "null";
-  if (isTaskLike(value)) return taskText(value);
-  if (Array.isArray(value)) return `[${value.map((item) => encode(item, taskText)).join(",")}]`;
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  const body = `{${
-    keys.map((k) => `${JSON.stringify(k)}:${encode(record[k], taskText)}`).join(",")
-  }}`;
-  return TAG in record ? `{"${TAG}":"object","value":${body}}` : body;
+/** One container being written: its items or sorted keys and how far we are. */
+interface EncodeFrame {
+  value: object;
+  keys: string[] | null;
+  count: number;
+  index: number;
+  close: string;
 }
 
-/**
- * Rebuilds parameters from their stored JSON form. Nested tasks are made by
- * `makeTask`, which looks their type up by name among task types already
- * defined in this process: nothing named in the data is imported or evaluated.
- * Task references (from {@linkcode refTaskText}) are looked up with `resolveRef`.
- */
-export function fromStored(
-  json: unknown,
-  makeTask: (name: string, codeVersion: string | null, params: unknown) => unknown,
-  resolveRef?: (key: string) => unknown,
-): unknown {
-  if (Array.isArray(json)) return json.map((item) => fromStored(item, makeTask, resolveRef));
-  if (typeof json !== "object" || json === null) return json;
-  const record = json as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  if (TAG in record) {
-    switch (record[TAG]) {
+function encode(root: unknown, taskText: (task: TaskLike) => string): string {
+  // Appending to one string (a rope in V8 and JavaScriptCore) beats joining parts.
+  let text = "";
+  const stack: EncodeFrame[] = [];
+  const write = (value: unknown): void => {
+    switch (typeof value) {
       case "bigint":
-        return BigInt(record.value as string);
-      case "task":
-        return makeTask(
-          record.name as string,
-          (record.codeVersion as string | null) ?? null,
-          fromStored(record.params, makeTask, resolveRef),
-        );
-      case "ref":
-        if (resolveRef === undefined) {
-          throw new TaskError("Cannot read stored parameters: a task reference needs a resolver");
-        }
-        return resolveRef(record.key as string);
-      case "object": {
-        // The user's own object had a "$labtech" key: decode its fields without tag lookup.
-        const inner = record.value as Record<string, unknown>;
-        for (const key of Object.keys(inner)) {
-          out[key] = fromStored(inner[key], makeTask, resolveRef);
-        }
-        return out;
-      }
+        text += `{"${TAG}":"bigint","value":"${value.toString()}"}`;
+        return;
+      case "object":
+        break;
       default:
-        throw new TaskError(`Cannot read stored parameters: unknown tag ${String(record[TAG])}`);
+        text += `${JSON.stringify(value)}`;
+        return;
+    }
+    if (value === null) text += "null";
+    else if (isTaskLike(value)) text += taskText(value);
+    else if (Array.isArray(value)) {
+      text += "[";
+      stack.push({ value, keys: null, count: value.length, index: 0, close: "]" });
+    } else {
+      const keys = Object.keys(value).sort();
+      // The user's own "$labtech" key is wrapped so it cannot pass for a tag.
+      const tagged = Object.hasOwn(value, TAG);
+      text += tagged ? `{"${TAG}":"object","value":{` : "{";
+      stack.push({ value, keys, count: keys.length, index: 0, close: tagged ? "}}" : "}" });
+    }
+  };
+  write(root);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    if (frame.index === frame.count) {
+      text += frame.close;
+      stack.pop();
+      continue;
+    }
+    const index = frame.index++;
+    if (index > 0) text += ",";
+    if (frame.keys === null) write((frame.value as unknown[])[index]);
+    else {
+      const key = frame.keys[index]!;
+      text += `${JSON.stringify(key)}:`;
+      write((frame.value as Record<string, unknown>)[key]);
     }
   }
-  for (const key of Object.keys(record)) out[key] = fromStored(record[key], makeTask, resolveRef);
-  return out;
-}
-
-/** Short readable text of a parameter value, for `Task.toString()`. */
-export function displayText(value: unknown): string {
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value !== "object" || value === null) return JSON.stringify(value);
-  if (isTaskLike(value)) return String(value);
-  if (Array.isArray(value)) return `[${value.map(displayText).join(", ")}]`;
-  const entries = Object.entries(value).map(([k, v]) => `${k}: ${displayText(v)}`);
-  return `{${entries.join(", ")}}`;
+  return text;
 }

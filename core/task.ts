@@ -11,6 +11,10 @@ import { TaskError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { displayText, identityText, normalizeParams, TASK_BRAND, type TaskLike } from "./params.ts";
 import { registerTaskType } from "./registry.ts";
+import type { RunnerOptions } from "./runner_options.ts";
+
+// Re-exported: the per-task runner options are part of a task type's definition.
+export type { RunnerOptions, WorkerRunnerOptions } from "./runner_options.ts";
 
 /**
  * Values shared with every task of a run; never part of a task's identity.
@@ -72,62 +76,8 @@ export interface TaskResult<R = unknown> {
 }
 
 /**
- * Options for a task run by a worker backend (`thread`, `spawn`, `fork`).
- *
- * @example
- * ```ts
- * import type { WorkerRunnerOptions } from "./task.ts";
- * import assert from "node:assert/strict";
- *
- * const options: WorkerRunnerOptions = { maxHeapMb: 256 };
- * assert.equal(options.maxHeapMb, 256);
- * ```
- */
-export interface WorkerRunnerOptions {
-  /**
-   * Runs the task on a worker of its own, started with its JavaScript heap
-   * capped at this many MiB (a positive integer), counted against the pool's
-   * size and ended after the task. A task that exceeds it fails alone with a
-   * RunnerError saying it ran out of memory. Enforced by Node threads
-   * (`resourceLimits.maxOldGenerationSizeMb`), Node subprocesses
-   * (`--max-old-space-size`) and Deno subprocesses
-   * (`--v8-flags=--max-old-space-size`). Deno's Web Workers take no heap limit
-   * and Bun's JavaScriptCore has no hard heap cap: there the task fails with a
-   * RunnerError saying so, rather than running unbounded.
-   */
-  maxHeapMb?: number;
-}
-
-/**
- * Options a task gives runner backends, keyed by backend name, like Labtech's
- * `runner_options()`. The `thread`, `spawn` and `fork` sections are checked
- * when a worker backend is handed the task: an unknown key is a TypeError and
- * a non-positive limit a RangeError, which fail that task. The `serial` and
- * `async` backends run tasks in the Lab's own thread and ignore all options
- * by design. A custom backend reads its own key.
- *
- * @example
- * ```ts
- * import type { RunnerOptions } from "./task.ts";
- * import assert from "node:assert/strict";
- *
- * const options: RunnerOptions = { spawn: { maxHeapMb: 256 }, myBackend: { gpus: 1 } };
- * assert.equal(options.spawn?.maxHeapMb, 256);
- * ```
- */
-export interface RunnerOptions {
-  /** Options for the `thread` backend. */
-  thread?: WorkerRunnerOptions;
-  /** Options for the `spawn` backend. */
-  spawn?: WorkerRunnerOptions;
-  /** Options for the `fork` backend. */
-  fork?: WorkerRunnerOptions;
-  /** Options for other (custom) backends, by name. */
-  [backend: string]: unknown;
-}
-
-/**
- * What `run()` receives beside its parameters.
+ * What `run()` receives beside its parameters. `C` types `ctx.context`:
+ * annotate `ctx: TaskContext<MyContext>` to read it without casts.
 
  * @example
  * ```ts
@@ -146,7 +96,7 @@ export interface RunnerOptions {
  * assert.deepEqual(seen, ["DocTaskContext[00]"]);
  * ```
  */
-export interface TaskContext<C extends LabContext = LabContext> {
+export interface TaskContext<C extends object = LabContext> {
   /** The Lab's context, after the type's `filterContext`. */
   context: C;
   /** Logs lines that carry this task's name. */
@@ -158,8 +108,15 @@ export interface TaskContext<C extends LabContext = LabContext> {
 }
 
 /**
- * What `task()` takes.
-
+ * What `task()` takes. `P` is the parameters' type, `R` the result's, `C` the
+ * Lab context the type needs and `F` what `run` sees as `ctx.context` (the
+ * result of `filterContext`, else `C`).
+ *
+ * `P` is inferred from `run`'s annotated parameters only, so writing
+ * `filterContext` or `runnerOptions` first never widens it. Their own
+ * parameter is typed from `run` when `run` comes first; when they come first,
+ * annotate it (TypeScript types functions in an object in order).
+ *
  * @example
  * ```ts
  * import { task, type TaskDefinition } from "./task.ts";
@@ -175,8 +132,11 @@ export interface TaskContext<C extends LabContext = LabContext> {
  * assert.equal(type({ n: 1 }).codeVersion, "v2");
  * ```
  */
-export interface TaskDefinition<P, R> {
-  /** Stable identity: part of every cache key. Letters, digits, `_`, `.` and `-`. */
+export interface TaskDefinition<P, R, C extends object = LabContext, F extends object = C> {
+  /**
+   * Stable identity: part of every cache key. Letters, digits, `_`, `.` and
+   * `-`, without `__` and not ending with `_` (cache keys are `<name>__<hash>`).
+   */
   name: string;
   /** Bump when `run()` changes its results, so old cached results are not reused. */
   codeVersion?: string;
@@ -185,17 +145,32 @@ export interface TaskDefinition<P, R> {
   /** How results are stored: default `StructuredCache`; null never caches. */
   cache?: Cache | null;
   /** Narrows the Lab's context to what this task needs (and what is sent to workers). */
-  filterContext?: (params: P, context: LabContext) => LabContext;
+  filterContext?: (params: P, context: C) => F;
   /** Options for runner backends, per task, keyed by backend name: see {@linkcode RunnerOptions}. */
   runnerOptions?: (params: P) => RunnerOptions;
   /** URL of the module that defines this type, for workers; found from the call site if omitted. */
   module?: string;
   /** Computes the result; may be async. */
-  run(params: P, ctx: TaskContext): R | Promise<R>;
+  run(params: P, ctx: TaskContext<F>): R | Promise<R>;
 }
 
 /**
- * A task type: call it with parameters to make a task.
+ * What `task()` accepts: a {@linkcode TaskDefinition} whose `filterContext`
+ * and `runnerOptions` take `Q`, inferred separately from `P` (and checked to
+ * accept `P`), so that `P` comes from `run` whatever the property order.
+ */
+type TaskDefinitionInput<P, R, C extends object, F extends object, Q> =
+  & Omit<TaskDefinition<P, R, C, F>, "filterContext" | "runnerOptions">
+  & {
+    /** Narrows the Lab's context to what this task needs (and what is sent to workers). */
+    filterContext?: (params: Q, context: C) => F;
+    /** Options for runner backends, per task, keyed by backend name. */
+    runnerOptions?: (params: Q) => RunnerOptions;
+  };
+
+/**
+ * A task type: call it with parameters to make a task. `C` is the Lab
+ * context its tasks need: a `Lab<C2>` runs them when `C2` provides `C`.
 
  * @example
  * ```ts
@@ -211,9 +186,9 @@ export interface TaskDefinition<P, R> {
  */
 // Defaults are `any` so that any task type or task fits where no type is named.
 // deno-lint-ignore no-explicit-any
-export interface TaskType<P = any, R = any> {
+export interface TaskType<P = any, R = any, in C extends object = any> {
   /** Makes the task for `params` (validated and deeply frozen). */
-  (params: P): Task<P, R>;
+  (params: P): Task<P, R, C>;
   /** The type's name, part of every cache key. */
   readonly name: string;
   /** The current code version, or null. */
@@ -225,7 +200,8 @@ export interface TaskType<P = any, R = any> {
   /** URL of the module that defines the type, or null when it could not be found. */
   readonly module: string | null;
   /** The definition passed to `task()`. */
-  readonly definition: TaskDefinition<P, R>;
+  // deno-lint-ignore no-explicit-any
+  readonly definition: TaskDefinition<P, R, C, any>;
 }
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -236,7 +212,8 @@ const dependencies = new WeakMap<Task, readonly Task[]>();
 const texts = new WeakMap<Task, string>();
 
 /**
- * One task: a task type applied to one set of parameters.
+ * One task: a task type applied to one set of parameters (`C`: the Lab
+ * context it needs, as on its {@linkcode TaskType}).
  *
  * Make tasks by calling their {@linkcode TaskType}; never construct directly.
  *
@@ -253,11 +230,11 @@ const texts = new WeakMap<Task, string>();
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export class Task<P = any, R = any> implements TaskLike {
+export class Task<P = any, R = any, in C extends object = any> implements TaskLike {
   /** Brands tasks for parameter handling. */
   declare readonly [TASK_BRAND]: true;
   /** The type this task belongs to. */
-  readonly type: TaskType<P, R>;
+  readonly type: TaskType<P, R, C>;
   /** Deeply frozen, normalised parameters. */
   readonly params: Readonly<P>;
   /** `<name>__<sha1 hex>` of the canonical identity. */
@@ -275,7 +252,7 @@ export class Task<P = any, R = any> implements TaskLike {
   }
 
   /** @internal Use the task type instead. */
-  constructor(type: TaskType<P, R>, params: P, codeVersion: string | null) {
+  constructor(type: TaskType<P, R, C>, params: P, codeVersion: string | null) {
     const normalized = normalizeParams(params, type.name);
     this.type = type;
     this.params = normalized.params;
@@ -366,7 +343,13 @@ export function taskDependencies(task: Task): readonly Task[] {
  * assert.ok(Object.isFrozen(t.params));
  * ```
  */
-export function task<P, R>(definition: TaskDefinition<P, R>): TaskType<P, R> {
+export function task<
+  P,
+  R,
+  Q extends P = P,
+  F extends object = LabContext,
+  C extends object = F,
+>(definition: TaskDefinitionInput<P, R, C, F, Q>): TaskType<P, R, C> {
   const { name, codeVersion, maxParallel, module } = definition;
   if (typeof name !== "string" || !NAME.test(name)) {
     throw new TypeError(
@@ -375,21 +358,32 @@ export function task<P, R>(definition: TaskDefinition<P, R>): TaskType<P, R> {
       }`,
     );
   }
+  if (name.includes("__") || name.endsWith("_")) {
+    // Cache keys are `<name>__<hash>`: the first "__" must be the separator.
+    throw new TypeError(
+      `Cannot define task type "${name}" as its name contains "__" or ends with "_", and "__" ` +
+        `separates the name from the hash in cache keys; rename it, such as "${
+          name.replace(/_+/g, "_").replace(/_$/, "")
+        }"`,
+    );
+  }
   if (typeof definition.run !== "function") {
     throw new TypeError(`Cannot define task type "${name}" as run must be a function`);
   }
   if (codeVersion !== undefined && typeof codeVersion !== "string") {
     throw new TypeError(`Cannot define task type "${name}" as codeVersion must be a string`);
   }
-  if (definition.runnerOptions !== undefined && typeof definition.runnerOptions !== "function") {
-    throw new TypeError(`Cannot define task type "${name}" as runnerOptions must be a function`);
+  for (const option of ["filterContext", "runnerOptions"] as const) {
+    if (definition[option] !== undefined && typeof definition[option] !== "function") {
+      throw new TypeError(`Cannot define task type "${name}" as ${option} must be a function`);
+    }
   }
   if (maxParallel !== undefined && !(Number.isInteger(maxParallel) && maxParallel >= 1)) {
     throw new RangeError(
       `Cannot define task type "${name}" as maxParallel must be a positive integer: received ${maxParallel}`,
     );
   }
-  const type = ((params: P) => new Task(type, params, type.codeVersion)) as TaskType<P, R>;
+  const type = ((params: P) => new Task(type, params, type.codeVersion)) as TaskType<P, R, C>;
   Object.defineProperties(type, {
     name: { value: name },
     codeVersion: { value: codeVersion ?? null, enumerable: true },

@@ -46,11 +46,11 @@ export type ResultOf<T> = T extends Task<any, infer R> ? R : never;
  * assert.equal(lab.continueOnFailure, false);
  * ```
  */
-export interface LabOptions {
+export interface LabOptions<C extends object = LabContext> {
   /** A directory for LocalStorage, a Storage, or null to cache nothing. Default `labtech_storage`. */
   storage?: string | Storage | null;
   /** Values shared with every task; never part of identity. */
-  context?: LabContext;
+  context?: C;
   /** The most tasks to run at once; default decided by the backend. */
   maxWorkers?: number | null;
   /** Which backend runs tasks: a name or a RunnerBackend. Default `"serial"`. */
@@ -104,11 +104,11 @@ export interface RunOptions extends DisplayOptions {
  * assert.equal(runs, 3);
  * ```
  */
-export class Lab {
+export class Lab<C extends object = LabContext> {
   /** Where results are cached. */
   readonly storage: Storage;
   /** Values shared with every task. */
-  readonly context: LabContext;
+  readonly context: C;
   /** The most tasks to run at once, or null for the backend's default. */
   readonly maxWorkers: number | null;
   /** The backend name or object. */
@@ -121,7 +121,7 @@ export class Lab {
    * @throws {TypeError|RangeError} for malformed options.
    * @throws {LabError} inside a worker that is importing a module to find task types.
    */
-  constructor(options: LabOptions = {}) {
+  constructor(options: LabOptions<C> = {}) {
     assertNotImportingInWorker();
     const { storage, context = {}, maxWorkers = null, runner = "serial" } = options;
     if (storage === undefined) {
@@ -144,7 +144,7 @@ export class Lab {
     if (typeof context !== "object" || context === null) {
       throw new TypeError("Cannot create Lab as context must be an object");
     }
-    this.context = context;
+    this.context = context as C;
     this.maxWorkers = maxWorkers;
     this.runner = runner;
     this.continueOnFailure = options.continueOnFailure ?? true;
@@ -173,7 +173,9 @@ export class Lab {
    * assert.equal(results.get(tasks[1]!), 3);
    * ```
    */
-  async runTasks<T extends Task>(
+  // A task needs a context its Lab's context satisfies; untyped tasks fit any Lab.
+  // deno-lint-ignore no-explicit-any
+  async runTasks<T extends Task<any, any, C> | Task<any, any, LabContext>>(
     tasks: readonly T[],
     options: RunOptions = {},
   ): Promise<Map<T, ResultOf<T>>> {
@@ -199,7 +201,7 @@ export class Lab {
     const display = options.observer ?? await createRunDisplay({ options, adapter });
     const observer = display === null ? null : inTypeOrder(display, typeOrder(nodes));
     const runner = await backend.buildRunner({
-      context: this.context,
+      context: this.context as LabContext,
       storage: this.storage,
       maxWorkers: this.maxWorkers,
     });
@@ -245,7 +247,10 @@ export class Lab {
    * assert.equal(await new Lab({ storage: null }).runTask(double({ x: 4 }), { progress: false }), 8);
    * ```
    */
-  async runTask<P, R>(task: Task<P, R>, options: RunOptions = {}): Promise<R> {
+  async runTask<P, R>(
+    task: Task<P, R, C> | Task<P, R, LabContext>,
+    options: RunOptions = {},
+  ): Promise<R> {
     const results = await this.runTasks([task], options);
     return results.get(task) as R;
   }
