@@ -329,26 +329,43 @@ export async function build(options: BuildOptions = {}): Promise<string> {
     throw new Error(`Cannot build: the package is inconsistent:\n  ${problems.join("\n  ")}`);
   }
 
-  // Node itself must be able to load every export of the built package, by import and require().
-  const targets = Object.values(exportsMap).map((target) => join(outDir, target.default));
-  const imports = targets.map((file) =>
+  // Node itself must be able to import every export of the built package, and require() the
+  // main one (a subpath with top-level await in its graph can only be imported: a warning).
+  const targets = Object.entries(exportsMap).map(([subpath, target]) =>
+    [subpath, join(outDir, target.default)] as const
+  );
+  const imports = targets.map(([, file]) =>
     `await import(${JSON.stringify(pathToFileURL(file).href)});`
   );
-  const requires = targets.map((file) => `require(${JSON.stringify(file)});`);
+  const requires = `const failed = {};
+for (const [subpath, file] of ${JSON.stringify(targets)}) {
+  try { require(file); } catch (error) { failed[subpath] = String(error.message).split("\\n")[0]; }
+}
+console.log(JSON.stringify(failed));`;
   // Outside the repository, the dependencies resolve through a temporary node_modules link.
   const link = relative(ROOT, outDir).startsWith("..") ? join(outDir, "node_modules") : null;
   if (link) symlinkSync(join(ROOT, "node_modules"), link, "dir");
-  let smoke;
+  let imported;
+  let required;
   try {
-    smoke = run("node", ["--input-type=module", "-e", imports.join("\n")], outDir);
-    if (smoke.status === 0) {
-      smoke = run("node", ["--input-type=commonjs", "-e", requires.join("\n")], outDir);
-    }
+    imported = run("node", ["--input-type=module", "-e", imports.join("\n")], outDir);
+    required = run("node", ["--input-type=commonjs", "-e", requires], outDir);
   } finally {
     if (link) await rm(link);
   }
-  if (smoke.status !== 0) {
-    throw new Error(`Cannot build: Node cannot load the built exports:\n${smoke.output.trim()}`);
+  if (imported.status !== 0) {
+    throw new Error(
+      `Cannot build: Node cannot import the built exports:\n${imported.output.trim()}`,
+    );
+  }
+  const notRequired: Record<string, string> = required.status === 0
+    ? JSON.parse(required.output.trim().split("\n").at(-1) ?? "{}")
+    : { ".": required.output.trim() };
+  if (notRequired["."] !== undefined) {
+    throw new Error(`Cannot build: Node cannot require() the main export: ${notRequired["."]}`);
+  }
+  for (const [subpath, reason] of Object.entries(notRequired)) {
+    console.warn(`warning: require("labtech${subpath.slice(1)}") fails (import() it): ${reason}`);
   }
 
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

@@ -154,13 +154,35 @@ describe("the npm package, installed into a fresh Node project", { timeout: TIME
     assert.ok(!pkgFiles.some((file) => file.endsWith(".ts") && !file.endsWith(".d.ts")));
   });
 
-  test("every export of the installed package imports on Node", async () => {
+  test("every export imports on Node, or names the optional peer it needs", async () => {
     const pkg = JSON.parse(
       readFileSync(join(project, "node_modules", "labtech", "package.json"), "utf8"),
     );
-    const specifiers = Object.keys(pkg.exports).map((sub) => `labtech${sub.slice(1)}`);
-    const script = specifiers.map((s) => `await import(${JSON.stringify(s)});`).join("\n");
-    await run("node", ["--input-type=module", "-e", script], project);
+    // npm installs no optional peer: a subpath that needs one must fail for that reason alone.
+    const peers = Object.keys(pkg.peerDependencies ?? {});
+    for (const peer of peers) {
+      assert.equal(pkg.peerDependenciesMeta?.[peer]?.optional, true, `${peer} is not optional`);
+      assert.ok(!existsSync(join(project, "node_modules", peer)), `npm installed peer ${peer}`);
+    }
+    const script = `const out = {};
+for (const s of ${
+      JSON.stringify(Object.keys(pkg.exports).map((sub) => `labtech${sub.slice(1)}`))
+    }) {
+  try { out[s] = Object.keys(await import(s)).length > 0 ? "ok" : "empty"; }
+  catch (error) { out[s] = error.code + " " + error.message; }
+}
+console.log(JSON.stringify(out));`;
+    const loaded = lastJson(
+      (await run("node", ["--input-type=module", "-e", script], project)).stdout,
+    );
+    assert.equal(loaded["labtech"], "ok", "the main export needs no optional peer");
+    for (const [specifier, outcome] of Object.entries(loaded)) {
+      if (outcome === "ok") continue;
+      const missing = peers.find((peer) =>
+        String(outcome).startsWith("ERR_MODULE_NOT_FOUND") && String(outcome).includes(`'${peer}'`)
+      );
+      assert.ok(missing, `${specifier}: ${outcome}`);
+    }
   });
 
   test("a pipeline runs, then loads from the cache on the second run", async () => {
