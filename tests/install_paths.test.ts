@@ -5,8 +5,9 @@
  * - Bun: `bun add ./labtech-<version>.tgz` (the packed build), then a
  *   pipeline on the serial and thread runners (npm is packaging.test.ts);
  * - Deno: a script in a folder with no deno.json, package.json or
- *   node_modules imports the repository's `mod.ts` by path and by file://
- *   URL; Deno resolves its `npm:` imports from its own cache;
+ *   node_modules imports the repository's `mod.ts` by path, by file:// URL,
+ *   and by http URL (the repository served on loopback); Deno resolves its
+ *   `npm:` imports from its own cache;
  * - the clone: `npm run example` (the README's main job) runs the sweep,
  *   the example then loads every result from that cache on this runtime
  *   (Node: from the build, `node npm/esm/examples/sweep.js`), `npx labtech`
@@ -17,8 +18,11 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, normalize } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { detectRuntime } from "../mod.ts";
@@ -111,6 +115,42 @@ describe("install paths", { timeout: TIMEOUT * 3 }, () => {
       assert.deepEqual(configsAbove(project), []);
     });
   }
+
+  test("Deno: a script in another folder imports mod.ts by http URL, as from a published URL", async () => {
+    // The repository served on loopback stands in for a URL such as a raw GitHub one.
+    const server = createServer(async (request, response) => {
+      const path = normalize(decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname));
+      try {
+        const body = await readFile(join(root, path));
+        response.writeHead(200, { "content-type": "application/typescript" }).end(body);
+      } catch {
+        response.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const project = join(work, "deno-url");
+      mkdirSync(project);
+      const from = `http://127.0.0.1:${port}/mod.ts`;
+      writeFileSync(join(project, "tasks.ts"), TASKS_TS(from));
+      writeFileSync(join(project, "main.ts"), MAIN_TS(from));
+      for (const runner of ["serial", "thread"]) {
+        const storage = join(work, `deno-storage-url-${runner}`);
+        const { stdout } = await run(
+          tool("deno"),
+          ["run", "-A", "main.ts", storage, runner],
+          project,
+          {
+            DENO_NO_UPDATE_CHECK: "1",
+          },
+        );
+        assert.deepEqual(lastJson(stdout), { result: 14, cached: true }, runner);
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 
   describe("from a clone of the repository", () => {
     const storage = join(work, "example-storage");
