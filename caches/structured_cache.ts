@@ -4,7 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { Packr } from "msgpackr";
+import { Packr } from "npm:msgpackr@^2.1.4";
 import { CacheError } from "../core/errors.ts";
 import type { Task } from "../core/task.ts";
 import type { Storage } from "../core/storage.ts";

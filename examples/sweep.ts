@@ -3,11 +3,14 @@
  * share one dataset. Run it twice: the second run loads every result from
  * the cache in ./lab_storage.
  *
- *   npm run example                      (Node, from the build)
+ *   npm run example                      (Deno, the one `npm ci` installed)
  *   deno run -A examples/sweep.ts        (Deno)
- *   bun examples/sweep.ts                (Bun)
+ *   bun examples/sweep.ts                (Bun; `npm run example:bun`)
+ *   npm run example:node                 (Node: builds npm/, then runs
+ *                                         node npm/esm/examples/sweep.js)
  *
- * Pass a runner name to choose the backend: `npm run example -- thread`.
+ * Arguments: a runner name chooses the backend (`npm run example -- thread`),
+ * `--storage=DIR` the cache directory.
  */
 import { Lab, type RunnerName } from "../mod.ts";
 import { dataset, ridgeFit } from "./sweep_tasks.ts";
@@ -16,12 +19,15 @@ const args = (globalThis as { process?: { argv: string[] } }).process?.argv ?? [
 const runner = (args.find((arg) => ["serial", "async", "thread", "spawn", "fork"].includes(arg)) ??
   "serial") as RunnerName;
 
+const storage = args.find((arg) => arg.startsWith("--storage="))?.slice("--storage=".length) ??
+  "lab_storage";
+
 const data = dataset({ samples: 2000, noise: 0.3, seed: 42 });
 const tasks = [1, 3, 5, 7, 9].flatMap((degree) =>
   [0, 1e-6, 1e-3, 1e-1].map((lambda) => ridgeFit({ data, degree, lambda }))
 );
 
-const lab = new Lab({ storage: "lab_storage", runner });
+const lab = new Lab({ storage, runner });
 const cached = (await Promise.all(tasks.map((t) => lab.isCached(t)))).filter(Boolean).length;
 console.log(`Sweep of ${tasks.length} fits on the ${runner} runner: ${cached} already cached.`);
 

@@ -5,7 +5,7 @@
  * cli-progress draws through a small stream object that writes with the
  * runtime adapter, so the same code runs on Node, Deno and Bun.
  */
-import cliProgress from "cli-progress";
+import cliProgress from "npm:cli-progress@^3.12.0";
 import { format } from "node:util";
 import type { RuntimeAdapter } from "../runtime/adapter.ts";
 import { truncate } from "./_format.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Packr } from "msgpackr";
+import { Packr } from "npm:msgpackr@^2.1.4";
 
 const packr = new Packr({
   structuredClone: true,

@@ -14,12 +14,18 @@ import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
-/** One npm export target: conditions `types` then `import`. */
+/**
+ * One npm export target: conditions `types`, `import`, then `default`. The package is ESM only;
+ * `default` names the same module, so `require()` gets it on Node 20.19+ (which can require
+ * an ES module without top-level await) instead of ERR_PACKAGE_PATH_NOT_EXPORTED.
+ */
 export interface NpmExport {
   /** The declaration file, `./esm/<path>.d.ts`. */
   types: string;
   /** The module, `./esm/<path>.js`. */
   import: string;
+  /** The same module, for `require()` and every other condition. */
+  default: string;
 }
 
 /** A path with forward slashes. */
@@ -56,7 +62,7 @@ export function npmExportsFor(exports: Record<string, string>): Record<string, N
   const out: Record<string, NpmExport> = {};
   for (const [subpath, target] of Object.entries(exports)) {
     const base = `./esm/${target.slice(2, -3)}`;
-    out[subpath] = { types: `${base}.d.ts`, import: `${base}.js` };
+    out[subpath] = { types: `${base}.d.ts`, import: `${base}.js`, default: `${base}.js` };
   }
   return out;
 }
@@ -88,7 +94,7 @@ export function checkExports(root: string, npmDir: string): string[] {
       );
       continue;
     }
-    for (const file of [want.types, want.import]) {
+    for (const file of [want.types, want.import, want.default]) {
       if (!existsSync(join(npmDir, file))) problems.push(`${subpath}: ${file} was not built`);
     }
   }

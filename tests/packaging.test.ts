@@ -3,7 +3,8 @@
  * the tarball into a fresh Node project, and run a small pipeline there that
  * imports "labtech" (two task types, one a dependency of the other) with
  * LocalStorage, twice: the second run loads every result from the cache. A
- * TypeScript consumer is type-checked against the shipped declarations.
+ * CommonJS script require()s it, and a TypeScript consumer is type-checked
+ * against the shipped declarations.
  *
  * Every runtime's test run drives this test, but what it installs and runs
  * is always the Node package. Which build it packs: from the compiled tests
@@ -12,7 +13,6 @@
  * temporary directory.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -23,52 +23,12 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import process from "node:process";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { repoRoot } from "./_helpers.ts";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const compiled = import.meta.url.endsWith(".js");
-const TIMEOUT = 180_000;
+import { compiled, lastJson, npmBuild, pack, run, TIMEOUT } from "./_install.ts";
 
 const root = repoRoot();
-
-/** Runs a command; rejects with its output when it exits non-zero. */
-function run(
-  cmd: string,
-  args: string[],
-  cwd: string,
-  env: Record<string, string> = {},
-): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      cmd,
-      args,
-      {
-        cwd,
-        env: { ...process.env, npm_config_update_notifier: "false", ...env },
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: TIMEOUT,
-      },
-      (error, stdout, stderr) => {
-        if (error) {
-          reject(
-            new Error(`${cmd} ${args.join(" ")} failed (${error.message}):\n${stdout}\n${stderr}`),
-          );
-        } else resolve({ stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
-}
-
-/** The last line of output that is a JSON object. */
-function lastJson(stdout: string): Record<string, unknown> {
-  const line = stdout.trim().split("\n").reverse().find((l) => l.startsWith("{"));
-  assert.ok(line, `no JSON line in output:\n${stdout}`);
-  return JSON.parse(line);
-}
 
 const TASKS_MJS = `
 import { appendFileSync } from "node:fs";
@@ -113,6 +73,25 @@ console.log(JSON.stringify({
 }));
 `;
 
+const TASKS_CJS = `
+const { task } = require("labtech");
+exports.square = task({ name: "CjsSquare", run: (p) => p.x * p.x });
+`;
+
+const MAIN_CJS = `
+const labtech = require("labtech");
+const { square } = require("./tasks.cjs");
+const lab = new labtech.Lab({ storage: null, runner: process.argv[2], maxWorkers: 2 });
+import("labtech").then(async (esm) => {
+  const results = await lab.runTasks([1, 2, 3].map((x) => square({ x })), { progress: false, top: false });
+  console.log(JSON.stringify({
+    sameModule: esm.Lab === labtech.Lab,
+    results: [...results.values()],
+    keys: [typeof labtech.Lab, typeof labtech.task, typeof labtech.LocalStorage],
+  }));
+});
+`;
+
 const CONSUMER_TS = `
 import { Lab, task, type Task } from "labtech";
 
@@ -133,33 +112,9 @@ describe("the npm package, installed into a fresh Node project", { timeout: TIME
   let runners: string[] = [];
 
   before(async () => {
-    if (compiled) pkgDir = join(here, "..", "..");
-    else if (
-      process.env.LABTECH_NPM_DIR && existsSync(join(process.env.LABTECH_NPM_DIR, "package.json"))
-    ) {
-      pkgDir = process.env.LABTECH_NPM_DIR;
-    } else {
-      pkgDir = join(work, "npm");
-      const local = join(root, "node_modules", ".bin", "deno");
-      await run(existsSync(local) ? local : "deno", [
-        "run",
-        "-A",
-        join(root, "scripts", "build.ts"),
-        "--out",
-        pkgDir,
-        "--quiet",
-      ], root);
-    }
-    const { stdout } = await run(
-      "npm",
-      ["pack", pkgDir, "--pack-destination", work, "--json", "--loglevel=error"],
-      work,
-    );
-    const [packed] = JSON.parse(stdout) as Array<
-      { filename: string; files: Array<{ path: string }> }
-    >;
-    assert.ok(packed, "npm pack reported no tarball");
-    pkgFiles = packed.files.map((file) => file.path);
+    pkgDir = await npmBuild(join(work, "npm"));
+    const packed = await pack(pkgDir, work);
+    pkgFiles = packed.files;
 
     mkdirSync(project);
     writeFileSync(
@@ -174,7 +129,7 @@ describe("the npm package, installed into a fresh Node project", { timeout: TIME
     );
     await run("npm", [
       "install",
-      join(work, packed.filename),
+      packed.tarball,
       "--prefer-offline",
       "--no-audit",
       "--no-fund",
@@ -199,13 +154,35 @@ describe("the npm package, installed into a fresh Node project", { timeout: TIME
     assert.ok(!pkgFiles.some((file) => file.endsWith(".ts") && !file.endsWith(".d.ts")));
   });
 
-  test("every export of the installed package imports on Node", async () => {
+  test("every export imports on Node, or names the optional peer it needs", async () => {
     const pkg = JSON.parse(
       readFileSync(join(project, "node_modules", "labtech", "package.json"), "utf8"),
     );
-    const specifiers = Object.keys(pkg.exports).map((sub) => `labtech${sub.slice(1)}`);
-    const script = specifiers.map((s) => `await import(${JSON.stringify(s)});`).join("\n");
-    await run("node", ["--input-type=module", "-e", script], project);
+    // npm installs no optional peer: a subpath that needs one must fail for that reason alone.
+    const peers = Object.keys(pkg.peerDependencies ?? {});
+    for (const peer of peers) {
+      assert.equal(pkg.peerDependenciesMeta?.[peer]?.optional, true, `${peer} is not optional`);
+      assert.ok(!existsSync(join(project, "node_modules", peer)), `npm installed peer ${peer}`);
+    }
+    const script = `const out = {};
+for (const s of ${
+      JSON.stringify(Object.keys(pkg.exports).map((sub) => `labtech${sub.slice(1)}`))
+    }) {
+  try { out[s] = Object.keys(await import(s)).length > 0 ? "ok" : "empty"; }
+  catch (error) { out[s] = error.code + " " + error.message; }
+}
+console.log(JSON.stringify(out));`;
+    const loaded = lastJson(
+      (await run("node", ["--input-type=module", "-e", script], project)).stdout,
+    );
+    assert.equal(loaded["labtech"], "ok", "the main export needs no optional peer");
+    for (const [specifier, outcome] of Object.entries(loaded)) {
+      if (outcome === "ok") continue;
+      const missing = peers.find((peer) =>
+        String(outcome).startsWith("ERR_MODULE_NOT_FOUND") && String(outcome).includes(`'${peer}'`)
+      );
+      assert.ok(missing, `${specifier}: ${outcome}`);
+    }
   });
 
   test("a pipeline runs, then loads from the cache on the second run", async () => {
@@ -257,6 +234,19 @@ describe("the npm package, installed into a fresh Node project", { timeout: TIME
       );
       assert.deepEqual(out.results, [45, 90, 135], `${runner} runner results`);
       assert.equal(readFileSync(runLog, "utf8").trim().split("\n").length, 4, `${runner} run log`);
+    }
+  });
+
+  test("require() from a CommonJS script gets the same API (Node 20.19+ requires ES modules)", async () => {
+    writeFileSync(join(project, "tasks.cjs"), TASKS_CJS);
+    writeFileSync(join(project, "main.cjs"), MAIN_CJS);
+    for (const runner of ["serial", "thread", "fork"]) {
+      const { stdout, stderr } = await run("node", ["main.cjs", runner], project);
+      assert.deepEqual(lastJson(stdout), {
+        sameModule: true,
+        results: [1, 4, 9],
+        keys: ["Lab", "task", "LocalStorage"].map(() => "function"),
+      }, `${runner}: ${stderr}`);
     }
   });
 
