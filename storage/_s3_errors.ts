@@ -64,6 +64,7 @@ function fixFor(reason: string, message: string): string {
  * (<SDK message>); <fix>`, with the SDK error as its cause.
  */
 export function s3Failure(action: string, where: string, error: unknown): StorageError {
+  if (error instanceof StorageError) return error;
   const reason = s3Reason(error);
   const message = String((error as SdkFailure | undefined)?.message ?? "").trim();
   const detail = message !== "" && message !== reason && message !== "UnknownError"

@@ -2,21 +2,14 @@
  * `S3Storage`: cache entries as objects in an S3 bucket (AWS, MinIO, R2,
  * Ceph or any S3-compatible server), for Labs and workers on many machines.
  * Importing this module registers the `"s3"` storage kind with
- * `openStorage`. Needs `@aws-sdk/client-s3`, which only this module imports.
+ * `openStorage`. Needs `@aws-sdk/client-s3` (an optional peer dependency),
+ * which only this module imports, and only once a storage sends a request:
+ * importing it without the SDK installed works, using it says what to install.
  *
  * @module
  */
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from "@aws-sdk/client-s3";
-import { TaskNotFound } from "../core/errors.ts";
+import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
+import { StorageError, TaskNotFound } from "../core/errors.ts";
 import { type Storage, type StorageDescription, validateName } from "../core/storage.ts";
 import { registerStorageKind } from "./open.ts";
 import { isMissingObject, s3Failure } from "./_s3_errors.ts";
@@ -90,8 +83,9 @@ export class S3Storage implements Storage {
   readonly region: string | null;
   /** Whether buckets are addressed by path. */
   readonly forcePathStyle: boolean;
-  readonly #client: S3Client;
-  readonly #ownsClient: boolean;
+  readonly #config: S3ClientConfig;
+  #connection: Promise<Connection> | null = null;
+  #built: S3Client | null = null;
   readonly #pageSize: number;
   #bucketChecked = false;
 
@@ -121,8 +115,7 @@ export class S3Storage implements Storage {
       );
     }
     this.#pageSize = pageSize;
-    this.#ownsClient = client === undefined;
-    this.#client = client ?? new S3Client({
+    this.#config = {
       ...(this.endpoint !== null ? { endpoint: this.endpoint } : {}),
       ...(this.region !== null ? { region: this.region } : {}),
       ...(credentials !== undefined ? { credentials } : {}),
@@ -130,7 +123,8 @@ export class S3Storage implements Storage {
       // Checksums only where S3 demands them: many S3-compatible servers reject the newer ones.
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
-    });
+    };
+    if (client !== undefined) this.#connection = loadSdk().then((sdk) => ({ sdk, client }));
   }
 
   /**
@@ -190,7 +184,18 @@ export class S3Storage implements Storage {
 
   /** Closes the client's connections (when this storage built the client). */
   destroy(): void {
-    if (this.#ownsClient) this.#client.destroy();
+    this.#built?.destroy();
+    this.#built = null;
+    this.#connection = null;
+  }
+
+  // The SDK and a client, loaded and built on first use.
+  #connect(): Promise<Connection> {
+    this.#connection ??= loadSdk().then((sdk) => {
+      this.#built = new sdk.S3Client(this.#config);
+      return { sdk, client: this.#built };
+    });
+    return this.#connection;
   }
 
   #objectKey(key: string, filename?: string): string {
@@ -198,9 +203,9 @@ export class S3Storage implements Storage {
     return filename === undefined ? folder : folder + filename;
   }
 
-  async #send<T>(action: string, call: () => Promise<T>): Promise<T> {
+  async #send<T>(action: string, call: (connection: Connection) => Promise<T>): Promise<T> {
     try {
-      return await call();
+      return await call(await this.#connect());
     } catch (error) {
       throw s3Failure(action, String(this), error);
     }
@@ -211,9 +216,9 @@ export class S3Storage implements Storage {
     const names: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.#send(action, () =>
-        this.#client.send(
-          new ListObjectsV2Command({
+      const page = await this.#send(action, ({ sdk, client }) =>
+        client.send(
+          new sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: base,
             MaxKeys: this.#pageSize,
@@ -254,8 +259,9 @@ export class S3Storage implements Storage {
   async exists(key: string): Promise<boolean> {
     validateName("key", key);
     try {
-      await this.#client.send(
-        new HeadObjectCommand({ Bucket: this.bucket, Key: this.#objectKey(key, COMMIT_FILE) }),
+      const { sdk, client } = await this.#connect();
+      await client.send(
+        new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.#objectKey(key, COMMIT_FILE) }),
       );
       return true;
     } catch (error) {
@@ -269,7 +275,8 @@ export class S3Storage implements Storage {
   async #checkBucket(): Promise<void> {
     if (this.#bucketChecked) return;
     try {
-      await this.#client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      const { sdk, client } = await this.#connect();
+      await client.send(new sdk.HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
         ?.httpStatusCode;
@@ -294,8 +301,9 @@ export class S3Storage implements Storage {
     validateName("key", key);
     validateName("filename", filename);
     try {
-      const object = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.#objectKey(key, filename) }),
+      const { sdk, client } = await this.#connect();
+      const object = await client.send(
+        new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.#objectKey(key, filename) }),
       );
       if (object.Body === undefined) return new Uint8Array();
       return await object.Body.transformToByteArray();
@@ -325,9 +333,9 @@ export class S3Storage implements Storage {
   }
 
   #put(key: string, filename: string, data: Uint8Array): Promise<unknown> {
-    return this.#send(`write ${filename} of ${key}`, () =>
-      this.#client.send(
-        new PutObjectCommand({
+    return this.#send(`write ${filename} of ${key}`, ({ sdk, client }) =>
+      client.send(
+        new sdk.PutObjectCommand({
           Bucket: this.bucket,
           Key: this.#objectKey(key, filename),
           Body: data,
@@ -381,15 +389,36 @@ export class S3Storage implements Storage {
   // Deletes metadata.json, then every other object of the entry except those `keep` names.
   async #removeObjects(key: string, keep: (filename: string) => boolean): Promise<void> {
     const remove = (filename: string) =>
-      this.#send(`delete ${filename} of ${key}`, () =>
-        this.#client.send(
-          new DeleteObjectCommand({ Bucket: this.bucket, Key: this.#objectKey(key, filename) }),
+      this.#send(`delete ${filename} of ${key}`, ({ sdk, client }) =>
+        client.send(
+          new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.#objectKey(key, filename) }),
         ));
     await remove(COMMIT_FILE);
     const names = (await this.#list(`list entry ${key}`, this.#objectKey(key)))
       .filter((name) => name !== "" && name !== COMMIT_FILE && !keep(name));
     await Promise.all(names.map(remove));
   }
+}
+
+type Sdk = typeof import("@aws-sdk/client-s3");
+interface Connection {
+  sdk: Sdk;
+  client: S3Client;
+}
+
+let sdkLoad: Promise<Sdk> | null = null;
+
+// The SDK is an optional peer dependency: load it on first use, and say how to get it.
+function loadSdk(): Promise<Sdk> {
+  sdkLoad ??= import("@aws-sdk/client-s3").catch((error) => {
+    sdkLoad = null;
+    throw new StorageError(
+      "Cannot use S3Storage: the package @aws-sdk/client-s3 cannot be loaded; install it " +
+        "beside labtech (npm install @aws-sdk/client-s3), as it is an optional peer dependency",
+      { cause: error },
+    );
+  });
+  return sdkLoad;
 }
 
 /** Rebuilds an S3Storage from its `describe()`; the credentials come from this machine. */
