@@ -12,6 +12,7 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { Lab, LabError, StorageError, task, TaskNotFound } from "../mod.ts";
 import { S3Storage } from "../s3.ts";
 import { openStorage } from "../storage/open.ts";
+import { isS3Arg, openS3Arg } from "../cli/_s3_arg.ts";
 import { captureLogs } from "./_helpers.ts";
 import { S3RVER_CREDENTIALS, type S3Server, startS3rver } from "./_s3rver.ts";
 
@@ -223,6 +224,30 @@ describe("S3Storage on s3rver", () => {
     for (const bad of ["lab/x", "s3://", "s3://Bad_Bucket/x", "s3://lab/../x", "s3://lab/a//b"]) {
       assert.throws(() => S3Storage.fromUrl(bad), TypeError, bad);
     }
+  });
+
+  test("the cache command's --storage s3://... --endpoint opens the Lab's entries", async () => {
+    const typ = task({ name: "S3TestCli", run: (p: { i: number }) => p.i });
+    const store = storage();
+    await new Lab({ storage: store }).runTasks([typ({ i: 1 })], { progress: false });
+    const url = `s3://lab/${store.prefix}`;
+    assert.equal(isS3Arg(url), true);
+    assert.equal(isS3Arg("./labtech_storage"), false);
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
+    try {
+      const opened = openS3Arg(url, s3.endpoint);
+      made.push(opened);
+      assert.deepEqual(await opened.findKeys(), [typ({ i: 1 }).cacheKey]);
+      const found = await new Lab({ storage: opened }).cachedTasks([typ]);
+      assert.deepEqual(found.map((t) => t.params.i), [1]);
+    } finally {
+      restoreEnv("AWS_ACCESS_KEY_ID", saved.id);
+      restoreEnv("AWS_SECRET_ACCESS_KEY", saved.secret);
+    }
+    assert.throws(() => openS3Arg("s3://lab/x", "localhost:9000"), TypeError);
+    assert.throws(() => openS3Arg("s3:/lab"), TypeError);
   });
 
   test("a missing bucket is a StorageError naming it and the fix", async () => {
