@@ -32,7 +32,11 @@ export interface S3StorageOptions {
   forcePathStyle?: boolean;
   /** Credentials; default: the SDK's default chain. Never part of `describe()`. */
   credentials?: S3ClientConfig["credentials"];
-  /** A ready client to use instead of building one (its own endpoint and credentials apply). */
+  /**
+   * A ready client to use instead of building one; its own endpoint and
+   * credentials apply. `describe()` still reports the options above, so give
+   * `endpoint` (and `region`, `forcePathStyle`) too when workers reopen it.
+   */
   client?: S3Client;
   /** Objects per list request in `findKeys` (1 to 1000); default 1000. */
   listPageSize?: number;
@@ -86,6 +90,7 @@ export class S3Storage implements Storage {
   readonly #config: S3ClientConfig;
   #connection: Promise<Connection> | null = null;
   #built: S3Client | null = null;
+  readonly #injected: S3Client | null;
   readonly #pageSize: number;
   #bucketChecked = false;
 
@@ -124,7 +129,7 @@ export class S3Storage implements Storage {
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
     };
-    if (client !== undefined) this.#connection = loadSdk().then((sdk) => ({ sdk, client }));
+    this.#injected = client ?? null;
   }
 
   /**
@@ -182,7 +187,7 @@ export class S3Storage implements Storage {
     return `s3://${this.bucket}${this.prefix === "" ? "" : `/${this.prefix}`}`;
   }
 
-  /** Closes the client's connections (when this storage built the client). */
+  /** Closes the client's connections (when this storage built the client; a given one is left open). */
   destroy(): void {
     this.#built?.destroy();
     this.#built = null;
@@ -192,8 +197,12 @@ export class S3Storage implements Storage {
   // The SDK and a client, loaded and built on first use.
   #connect(): Promise<Connection> {
     this.#connection ??= loadSdk().then((sdk) => {
+      if (this.#injected !== null) return { sdk, client: this.#injected };
       this.#built = new sdk.S3Client(this.#config);
       return { sdk, client: this.#built };
+    }).catch((error) => {
+      this.#connection = null; // try again on the next call
+      throw error;
     });
     return this.#connection;
   }

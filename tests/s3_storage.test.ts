@@ -81,6 +81,19 @@ describe("S3Storage on s3rver", () => {
     assert.deepEqual(await store.findKeys(), ["k1"]);
   });
 
+  test("a given S3Client is used, and left open by destroy()", async () => {
+    const store = new S3Storage({
+      bucket: "lab",
+      prefix: `t${prefixCounter++}`,
+      client: s3.client,
+    });
+    await store.writeEntry("k", new Map([[META, bytes("{}")]]));
+    store.destroy();
+    assert.deepEqual(await store.findKeys(), ["k"]);
+    assert.equal(store.endpoint, null, "describe() reports the options, not the client's");
+    store.destroy();
+  });
+
   test("keys and filenames cannot escape the prefix", async () => {
     const store = storage();
     for (const bad of ["..", "../x", "a/b", ".hidden", "", "a\\b", "x\0y", "-rf"]) {
