@@ -10,6 +10,13 @@ import { join, resolve } from "node:path";
 import { StorageError } from "../core/errors.ts";
 import type { Storage } from "../core/storage.ts";
 import { LocalStorage } from "../storage/local_storage.ts";
+import { isS3Arg, openS3Arg } from "./_s3_arg.ts";
+
+/** Options of `--storage` that some kinds take. */
+export interface CliStorageOptions {
+  /** `--endpoint`: an S3-compatible server's URL, for `s3://` storages. */
+  endpoint?: string | null;
+}
 
 /** A storage opened for the cache command. */
 export interface CliStorage {
@@ -22,10 +29,12 @@ export interface CliStorage {
 }
 
 /**
- * Opens the storage that `--storage` names: today a LocalStorage directory,
- * which must exist.
+ * Opens the storage that `--storage` names: a LocalStorage directory, which
+ * must exist, or an `s3://bucket/prefix` URL (S3Storage, credentials from the
+ * SDK's default chain).
  *
  * @param argument The `--storage` value.
+ * @param options `--endpoint` for an S3-compatible server.
  * @returns The storage, where it is, and how to size an entry.
  * @throws {StorageError} when the storage does not exist.
  * @throws {RangeError} for a URL of a kind this command cannot open.
@@ -37,12 +46,19 @@ export interface CliStorage {
  * assert.throws(() => openCliStorage("ftp://host/x"), /Cannot open storage/);
  * ```
  */
-export function openCliStorage(argument: string): CliStorage {
+export function openCliStorage(argument: string, options: CliStorageOptions = {}): CliStorage {
+  if (isS3Arg(argument)) {
+    return {
+      storage: openS3Arg(argument, options.endpoint ?? null),
+      where: argument,
+      sizeOf: () => null,
+    };
+  }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(argument)?.[1];
   if (scheme !== undefined && scheme.toLowerCase() !== "file") {
     throw new RangeError(
-      `Cannot open storage ${argument}: this command opens storage directories only ` +
-        `(got a ${scheme}:// URL); pass a directory`,
+      `Cannot open storage ${argument}: this command opens storage directories and s3:// URLs only ` +
+        `(got a ${scheme}:// URL); pass a directory or an s3:// URL`,
     );
   }
   const dir = resolve(scheme === undefined ? argument : new URL(argument).pathname);

@@ -32,8 +32,8 @@ export interface CliIO {
 }
 
 const USAGE = `Usage:
-  labtech cache list  --storage DIR [--type NAME] [--code-version V]
-  labtech cache clear --storage DIR (--type NAME [--code-version V] | --all)
+  labtech cache list  --storage DIR|s3://BUCKET/PREFIX [--type NAME] [--code-version V]
+  labtech cache clear --storage DIR|s3://BUCKET/PREFIX (--type NAME [--code-version V] | --all)
 
 Lists or removes cached results in a labtech storage directory.
 Entries are matched by the task type name stored in each entry.
@@ -45,6 +45,7 @@ Entries are matched by the task type name stored in each entry.
 interface ParsedArgs {
   command: string | null;
   storage: string | null;
+  endpoint: string | null;
   type: string | null;
   codeVersion: string | null | undefined;
   all: boolean;
@@ -55,6 +56,7 @@ function parseArgs(args: readonly string[]): ParsedArgs {
   const parsed: ParsedArgs = {
     command: null,
     storage: null,
+    endpoint: null,
     type: null,
     codeVersion: undefined,
     all: false,
@@ -78,6 +80,7 @@ function parseArgs(args: readonly string[]): ParsedArgs {
       return v;
     };
     if (flag === "--storage") parsed.storage = value();
+    else if (flag === "--endpoint") parsed.endpoint = value();
     else if (flag === "--type") parsed.type = value();
     else if (flag === "--code-version") parsed.codeVersion = value(true) || null;
     else if (flag === "--all") parsed.all = true;
@@ -153,7 +156,7 @@ export async function runCacheCli(args: readonly string[], io: CliIO): Promise<n
   }
   let cs: CliStorage;
   try {
-    cs = openCliStorage(parsed.storage);
+    cs = openCliStorage(parsed.storage, { endpoint: parsed.endpoint });
   } catch (error) {
     io.err(`labtech: ${(error as Error).message}\n`);
     return error instanceof RangeError ? 2 : 1;

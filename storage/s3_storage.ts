@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
+import type { S3Client, S3ClientConfig } from "npm:@aws-sdk/client-s3@^3.1175.0";
 import { StorageError, TaskNotFound } from "../core/errors.ts";
 import { type Storage, type StorageDescription, validateName } from "../core/storage.ts";
 import { registerStorageKind } from "./open.ts";
@@ -409,7 +409,7 @@ export class S3Storage implements Storage {
   }
 }
 
-type Sdk = typeof import("@aws-sdk/client-s3");
+type Sdk = typeof import("npm:@aws-sdk/client-s3@^3.1175.0");
 interface Connection {
   sdk: Sdk;
   client: S3Client;
@@ -419,7 +419,7 @@ let sdkLoad: Promise<Sdk> | null = null;
 
 // The SDK is an optional peer dependency: load it on first use, and say how to get it.
 function loadSdk(): Promise<Sdk> {
-  sdkLoad ??= import("@aws-sdk/client-s3").catch((error) => {
+  sdkLoad ??= import("npm:@aws-sdk/client-s3@^3.1175.0").catch((error) => {
     sdkLoad = null;
     throw new StorageError(
       "Cannot use S3Storage: the package @aws-sdk/client-s3 cannot be loaded; install it " +
