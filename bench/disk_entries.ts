@@ -1,0 +1,257 @@
+/**
+ * Cache entries on a real disk, every runtime side by side in one run:
+ *
+ * - `bare`: the bare entry write (a folder, two files, a rename: `fsLimits`);
+ * - `writeEntry`: `LocalStorage.writeEntry` of the same bytes;
+ * - `lab local` / `lab lmdb`: fresh `serial` per-task time of trivial tasks
+ *   with LocalStorage / LmdbStorage (what a user sees);
+ * - `lmdb put` / `sqlite put`: one small record per commit, no fsync, in LMDB
+ *   and in SQLite (WAL, synchronous=NORMAL: better-sqlite3 on Node,
+ *   `node:sqlite` on Deno, `bun:sqlite` on Bun: better-sqlite3 loads on Node only);
+ * - bytes per entry on disk (allocated blocks, as `du` counts them).
+ *
+ * Each round runs every step once in a fresh process of each runtime, the
+ * runtimes in a rotating order; figures are medians of rounds. `cpu` columns
+ * are the process's CPU time per task, which a busy machine disturbs less.
+ *
+ * ```sh
+ * deno run -A bench/disk_entries.ts [--runtime all|deno,bun,node] [--n 2000] [--rounds 5] [--dir /tmp]
+ * ```
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { Lab, LocalStorage, type Storage } from "../mod.ts";
+import { LmdbStorage } from "../lmdb.ts";
+import { detectRuntime } from "../runtime/detect.ts";
+import { trivial } from "./_tasks.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const NODE_BUILD = join(ROOT, ".tmp", "bench-disk-node");
+/** Labtech's fresh per-task time on this kind of disk (issue 10), for the 10× target. */
+const LABTECH_MS = 1.5;
+
+type Figures = Record<string, number>;
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Bytes allocated under `path`, links not followed (what `du` reports). */
+function diskBytes(path: string): number {
+  const stat = lstatSync(path);
+  let sum = stat.blocks * 512;
+  if (stat.isDirectory()) {
+    for (const name of readdirSync(path)) sum += diskBytes(join(path, name));
+  }
+  return sum;
+}
+
+/** The bare entry write, as `fsLimits` in _primitives.ts does it, in `dir`. */
+function bareWrite(dir: string, n: number, files: Map<string, Uint8Array>): number {
+  mkdirSync(dir);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const temp = join(dir, `.tmp-${i}`);
+    mkdirSync(temp);
+    for (const [name, data] of files) writeFileSync(join(temp, name), data);
+    renameSync(temp, join(dir, `K${i}`));
+  }
+  return (performance.now() - t0) / n;
+}
+
+/** Wall and CPU milliseconds per fresh trivial task on `serial`. */
+async function labPerTask(storage: Storage | null, n: number): Promise<[number, number]> {
+  const tasks = Array.from({ length: n }, (_, i) => trivial({ i }));
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  await new Lab({ storage, runner: "serial" }).runTasks(tasks, { progress: false, top: false });
+  const used = process.cpuUsage(cpu);
+  return [(performance.now() - t0) / n, (used.user + used.system) / 1000 / n];
+}
+
+interface Sqlite {
+  exec(sql: string): unknown;
+  prepare(sql: string): { run(...args: unknown[]): unknown };
+  close(): unknown;
+}
+
+async function openSqlite(path: string): Promise<Sqlite> {
+  const runtime = detectRuntime();
+  // Names in variables: each module exists on one runtime only.
+  const moduleName = runtime === "bun"
+    ? "bun:sqlite"
+    : runtime === "deno"
+    ? "node:sqlite"
+    : "better-sqlite3";
+  const module = await import(moduleName);
+  const Database = runtime === "deno" ? module.DatabaseSync : (module.default ?? module.Database);
+  const db = new Database(path) as Sqlite;
+  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  db.exec("CREATE TABLE e (k TEXT PRIMARY KEY, v BLOB)");
+  return db;
+}
+
+async function measure(base: string, n: number, rounds: number): Promise<Figures> {
+  const samples: Record<string, number[]> = {};
+  const add = (key: string, value: number) => (samples[key] ??= []).push(value);
+  const files = new Map([
+    ["data.msgpack", Uint8Array.of(0xcd, 0x07, 0xd0)],
+    ["metadata.json", new TextEncoder().encode("x".repeat(330))],
+  ]);
+  const record = new Uint8Array(360);
+  for (let round = 0; round < rounds; round++) {
+    const dir = mkdtempSync(join(base, "labtech-disk-"));
+    try {
+      add("bare", bareWrite(join(dir, "bare"), n, files));
+      add("lab null", (await labPerTask(null, n))[0]);
+      const local = new LocalStorage(join(dir, "write"));
+      let t0 = performance.now();
+      for (let i = 0; i < n; i++) await local.writeEntry(`K${round}_${i}`, files);
+      add("writeEntry", (performance.now() - t0) / n);
+      const [localWall, localCpu] = await labPerTask(new LocalStorage(join(dir, "lab")), n);
+      add("lab local", localWall);
+      add("lab local cpu", localCpu);
+      add("local bytes/entry", diskBytes(join(dir, "lab")) / n);
+      const lmdb = new LmdbStorage(join(dir, "lmdb"));
+      const [lmdbWall, lmdbCpu] = await labPerTask(lmdb, n);
+      add("lab lmdb", lmdbWall);
+      add("lab lmdb cpu", lmdbCpu);
+      await lmdb.close();
+      add("lmdb bytes/entry", diskBytes(join(dir, "lmdb")) / n);
+      const raw = new LmdbStorage(join(dir, "lmdb-raw"));
+      t0 = performance.now();
+      for (let i = 0; i < n; i++) await raw.writeEntry(`K${i}`, files);
+      add("lmdb put", (performance.now() - t0) / n);
+      await raw.close();
+      try {
+        const sqlite = await openSqlite(join(dir, "sqlite.db"));
+        const insert = sqlite.prepare("INSERT OR REPLACE INTO e VALUES (?, ?)");
+        t0 = performance.now();
+        for (let i = 0; i < n; i++) insert.run(`K${i}`, record);
+        add("sqlite put", (performance.now() - t0) / n);
+        sqlite.close();
+        add(
+          "sqlite bytes/entry",
+          ["sqlite.db", "sqlite.db-wal", "sqlite.db-shm"]
+            .map((f) => lstatSync(join(dir, f), { throwIfNoEntry: false }))
+            .reduce((sum, stat) => sum + (stat?.blocks ?? 0) * 512, 0) / n,
+        );
+      } catch (error) {
+        add("sqlite put", Number.NaN);
+        process.stderr.write(`sqlite: ${(error as Error).message.split("\n")[0]}\n`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const out: Figures = {};
+  for (const [key, xs] of Object.entries(samples)) out[key] = median(xs);
+  return out;
+}
+
+function buildForNode(): void {
+  mkdirSync(NODE_BUILD, { recursive: true });
+  writeFileSync(
+    join(NODE_BUILD, "tsconfig.json"),
+    JSON.stringify({
+      extends: "../../tsconfig.build.json",
+      compilerOptions: { rootDir: "../..", outDir: ".", declaration: false },
+      files: ["../../bench/disk_entries.ts"],
+      include: ["../../runners/**/*.ts"],
+    }),
+  );
+  const tsc = spawnSync(join(ROOT, "node_modules", ".bin", "tsc"), ["-p", NODE_BUILD], {
+    encoding: "utf8",
+  });
+  if (tsc.status !== 0) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
+}
+
+function runChild(runtime: string, args: string[]): Figures {
+  const bin = join(ROOT, "node_modules", ".bin");
+  const script = join(ROOT, "bench", "disk_entries.ts");
+  const command = runtime === "deno"
+    ? [join(bin, "deno"), "run", "-A", script]
+    : runtime === "bun"
+    ? [join(bin, "bun"), script]
+    : ["node", join(NODE_BUILD, "bench", "disk_entries.js")];
+  const result = spawnSync(command[0]!, [...command.slice(1), "--child", ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
+}
+
+const fmt = (x: number | undefined, digits = 3) =>
+  x === undefined || Number.isNaN(x) ? "-" : x.toFixed(digits);
+
+async function main(): Promise<void> {
+  const n = Number(flag("n", "2000"));
+  const rounds = Number(flag("rounds", "5"));
+  const dir = resolve(flag("dir", tmpdir()));
+  if (process.argv.includes("--child")) {
+    console.log(JSON.stringify(await measure(dir, n, rounds)));
+    return;
+  }
+  const wanted = flag("runtime", "all");
+  const runtimes = wanted === "all" ? ["deno", "bun", "node"] : wanted.split(",");
+  if (runtimes.includes("node")) buildForNode();
+  // One child per runtime per round, the order rotating each round: a run pays for
+  // the writeback and removal of the run before it, so a fixed order favours the first.
+  const args = ["--n", String(n), "--rounds", "1", "--dir", dir];
+  const samples = new Map(runtimes.map((r) => [r, [] as Figures[]]));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < runtimes.length; k++) {
+      const runtime = runtimes[(round + k) % runtimes.length]!;
+      samples.get(runtime)!.push(runChild(runtime, args));
+    }
+  }
+  const results = new Map([...samples].map(([runtime, figures]) => {
+    const out: Figures = {};
+    for (const key of Object.keys(figures[0] ?? {})) {
+      out[key] = median(figures.map((f) => f[key] ?? Number.NaN));
+    }
+    return [runtime, out] as const;
+  }));
+  const deno = results.get("deno")?.["lab local"];
+  console.log(
+    `\nCache entries on ${dir}: ${n} entries, median of ${rounds} rounds (ms per entry)\n`,
+  );
+  console.log(
+    "| runtime | lab null | bare | writeEntry | lab local | ÷ bare | ÷ deno's | cpu | " +
+      "lab lmdb | cpu | 1.5 ms ÷ lab lmdb | lmdb put | sqlite put | bytes/entry local | lmdb | sqlite |",
+  );
+  console.log("|" + " --- |".repeat(16));
+  for (const [runtime, f] of results) {
+    const local = f["lab local"]!;
+    console.log(
+      `| ${runtime} | ${fmt(f["lab null"])} | ${fmt(f.bare)} | ${fmt(f.writeEntry)} | ` +
+        `${fmt(local)} | ${fmt(local / f.bare!, 2)} | ${deno ? fmt(local / deno, 2) : "-"} | ` +
+        `${fmt(f["lab local cpu"])} | ${fmt(f["lab lmdb"])} | ${fmt(f["lab lmdb cpu"])} | ` +
+        `${fmt(LABTECH_MS / f["lab lmdb"]!, 1)} | ${fmt(f["lmdb put"])} | ${
+          fmt(f["sqlite put"])
+        } | ` +
+        `${fmt(f["local bytes/entry"], 0)} | ${fmt(f["lmdb bytes/entry"], 0)} | ` +
+        `${fmt(f["sqlite bytes/entry"], 0)} |`,
+    );
+  }
+}
+
+await main();
