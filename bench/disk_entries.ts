@@ -10,9 +10,10 @@
  *   `node:sqlite` on Deno, `bun:sqlite` on Bun: better-sqlite3 loads on Node only);
  * - bytes per entry on disk (allocated blocks, as `du` counts them).
  *
- * Each round runs every step once in a fresh process of each runtime, the
- * runtimes in a rotating order; figures are medians of rounds. `cpu` columns
- * are the process's CPU time per task, which a busy machine disturbs less.
+ * A round is one fresh process per runtime, the runtimes in a rotating order;
+ * inside it the steps take turns every 250 entries, so they see the same disk
+ * load. Figures are medians of rounds. `cpu` columns are the process's CPU
+ * time (user + system) per entry, which a busy machine disturbs less than wall time.
  *
  * ```sh
  * deno run -A bench/disk_entries.ts [--runtime all|deno,bun,node] [--n 2000] [--rounds 5] [--dir /tmp]
@@ -63,27 +64,21 @@ function diskBytes(path: string): number {
   return sum;
 }
 
-/** The bare entry write, as `fsLimits` in _primitives.ts does it, in `dir`. */
-function bareWrite(dir: string, n: number, files: Map<string, Uint8Array>): number {
-  mkdirSync(dir);
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
+/** The bare entry write, as `fsLimits` in _primitives.ts does it, of entries `from`..`to` in `dir`. */
+function bareWrite(dir: string, from: number, to: number, files: Map<string, Uint8Array>): void {
+  mkdirSync(dir, { recursive: true });
+  for (let i = from; i < to; i++) {
     const temp = join(dir, `.tmp-${i}`);
     mkdirSync(temp);
     for (const [name, data] of files) writeFileSync(join(temp, name), data);
     renameSync(temp, join(dir, `K${i}`));
   }
-  return (performance.now() - t0) / n;
 }
 
-/** Wall and CPU milliseconds per fresh trivial task on `serial`. */
-async function labPerTask(storage: Storage | null, n: number): Promise<[number, number]> {
-  const tasks = Array.from({ length: n }, (_, i) => trivial({ i }));
-  const cpu = process.cpuUsage();
-  const t0 = performance.now();
+/** Fresh trivial tasks `from`..`to` on `serial`. */
+async function labRun(storage: Storage | null, from: number, to: number): Promise<void> {
+  const tasks = Array.from({ length: to - from }, (_, k) => trivial({ i: from + k }));
   await new Lab({ storage, runner: "serial" }).runTasks(tasks, { progress: false, top: false });
-  const used = process.cpuUsage(cpu);
-  return [(performance.now() - t0) / n, (used.user + used.system) / 1000 / n];
 }
 
 interface Sqlite {
@@ -108,6 +103,9 @@ async function openSqlite(path: string): Promise<Sqlite> {
   return db;
 }
 
+/** Entries per step before the next step takes its turn: steps see the same disk weather. */
+const CHUNK = 250;
+
 async function measure(base: string, n: number, rounds: number): Promise<Figures> {
   const samples: Record<string, number[]> = {};
   const add = (key: string, value: number) => (samples[key] ??= []).push(value);
@@ -118,45 +116,62 @@ async function measure(base: string, n: number, rounds: number): Promise<Figures
   const record = new Uint8Array(360);
   for (let round = 0; round < rounds; round++) {
     const dir = mkdtempSync(join(base, "labtech-disk-"));
+    const local = new LocalStorage(join(dir, "write"));
+    const labLocal = new LocalStorage(join(dir, "lab"));
+    const labLmdb = new LmdbStorage(join(dir, "lmdb"));
+    const raw = new LmdbStorage(join(dir, "lmdb-raw"));
+    let sqlite: Sqlite | null = null;
     try {
-      add("bare", bareWrite(join(dir, "bare"), n, files));
-      add("lab null", (await labPerTask(null, n))[0]);
-      const local = new LocalStorage(join(dir, "write"));
-      let t0 = performance.now();
-      for (let i = 0; i < n; i++) await local.writeEntry(`K${round}_${i}`, files);
-      add("writeEntry", (performance.now() - t0) / n);
-      const [localWall, localCpu] = await labPerTask(new LocalStorage(join(dir, "lab")), n);
-      add("lab local", localWall);
-      add("lab local cpu", localCpu);
-      add("local bytes/entry", diskBytes(join(dir, "lab")) / n);
-      const lmdb = new LmdbStorage(join(dir, "lmdb"));
-      const [lmdbWall, lmdbCpu] = await labPerTask(lmdb, n);
-      add("lab lmdb", lmdbWall);
-      add("lab lmdb cpu", lmdbCpu);
-      await lmdb.close();
-      add("lmdb bytes/entry", diskBytes(join(dir, "lmdb")) / n);
-      const raw = new LmdbStorage(join(dir, "lmdb-raw"));
-      t0 = performance.now();
-      for (let i = 0; i < n; i++) await raw.writeEntry(`K${i}`, files);
-      add("lmdb put", (performance.now() - t0) / n);
-      await raw.close();
-      try {
-        const sqlite = await openSqlite(join(dir, "sqlite.db"));
-        const insert = sqlite.prepare("INSERT OR REPLACE INTO e VALUES (?, ?)");
-        t0 = performance.now();
-        for (let i = 0; i < n; i++) insert.run(`K${i}`, record);
-        add("sqlite put", (performance.now() - t0) / n);
-        sqlite.close();
-        add(
-          "sqlite bytes/entry",
-          ["sqlite.db", "sqlite.db-wal", "sqlite.db-shm"]
-            .map((f) => lstatSync(join(dir, f), { throwIfNoEntry: false }))
-            .reduce((sum, stat) => sum + (stat?.blocks ?? 0) * 512, 0) / n,
-        );
-      } catch (error) {
-        add("sqlite put", Number.NaN);
-        process.stderr.write(`sqlite: ${(error as Error).message.split("\n")[0]}\n`);
+      sqlite = await openSqlite(join(dir, "sqlite.db"));
+    } catch (error) {
+      process.stderr.write(`sqlite: ${(error as Error).message.split("\n")[0]}\n`);
+    }
+    const insert = sqlite?.prepare("INSERT OR REPLACE INTO e VALUES (?, ?)");
+    const steps: [string, (from: number, to: number) => unknown][] = [
+      ["bare", (from, to) => bareWrite(join(dir, "bare"), from, to, files)],
+      ["writeEntry", async (from, to) => {
+        for (let i = from; i < to; i++) await local.writeEntry(`K${i}`, files);
+      }],
+      ["lab null", (from, to) => labRun(null, from, to)],
+      ["lab local", (from, to) => labRun(labLocal, from, to)],
+      ["lab lmdb", (from, to) => labRun(labLmdb, from, to)],
+      ["lmdb put", async (from, to) => {
+        for (let i = from; i < to; i++) await raw.writeEntry(`K${i}`, files);
+      }],
+      ["sqlite put", (from, to) => {
+        for (let i = from; i < to; i++) insert?.run(`K${i}`, record);
+      }],
+    ];
+    const wall = new Map<string, number>();
+    const cpu = new Map<string, number>();
+    try {
+      for (let from = 0; from < n; from += CHUNK) {
+        const to = Math.min(n, from + CHUNK);
+        for (const [name, step] of steps) {
+          const cpu0 = process.cpuUsage();
+          const t0 = performance.now();
+          await step(from, to);
+          wall.set(name, (wall.get(name) ?? 0) + performance.now() - t0);
+          const used = process.cpuUsage(cpu0);
+          cpu.set(name, (cpu.get(name) ?? 0) + (used.user + used.system) / 1000);
+        }
       }
+      for (const [name] of steps) {
+        add(name, wall.get(name)! / n);
+        add(`${name} cpu`, cpu.get(name)! / n);
+      }
+      if (sqlite === null) add("sqlite put", Number.NaN);
+      await labLmdb.close();
+      await raw.close();
+      sqlite?.close();
+      add("local bytes/entry", diskBytes(join(dir, "lab")) / n);
+      add("lmdb bytes/entry", diskBytes(join(dir, "lmdb")) / n);
+      add(
+        "sqlite bytes/entry",
+        ["sqlite.db", "sqlite.db-wal", "sqlite.db-shm"]
+          .map((f) => lstatSync(join(dir, f), { throwIfNoEntry: false }))
+          .reduce((sum, stat) => sum + (stat?.blocks ?? 0) * 512, 0) / n,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -235,16 +250,17 @@ async function main(): Promise<void> {
     `\nCache entries on ${dir}: ${n} entries, median of ${rounds} rounds (ms per entry)\n`,
   );
   console.log(
-    "| runtime | lab null | bare | writeEntry | lab local | ÷ bare | ÷ deno's | cpu | " +
+    "| runtime | lab null | bare | writeEntry | lab local | ÷ bare | ÷ deno's | cpu | cpu ÷ bare's | " +
       "lab lmdb | cpu | 1.5 ms ÷ lab lmdb | lmdb put | sqlite put | bytes/entry local | lmdb | sqlite |",
   );
-  console.log("|" + " --- |".repeat(16));
+  console.log("|" + " --- |".repeat(17));
   for (const [runtime, f] of results) {
     const local = f["lab local"]!;
     console.log(
       `| ${runtime} | ${fmt(f["lab null"])} | ${fmt(f.bare)} | ${fmt(f.writeEntry)} | ` +
         `${fmt(local)} | ${fmt(local / f.bare!, 2)} | ${deno ? fmt(local / deno, 2) : "-"} | ` +
-        `${fmt(f["lab local cpu"])} | ${fmt(f["lab lmdb"])} | ${fmt(f["lab lmdb cpu"])} | ` +
+        `${fmt(f["lab local cpu"])} | ${fmt(f["lab local cpu"]! / f["bare cpu"]!, 2)} | ` +
+        `${fmt(f["lab lmdb"])} | ${fmt(f["lab lmdb cpu"])} | ` +
         `${fmt(LABTECH_MS / f["lab lmdb"]!, 1)} | ${fmt(f["lmdb put"])} | ${
           fmt(f["sqlite put"])
         } | ` +
