@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { open, type RootDatabase } from "lmdb";
+import type { RootDatabase } from "lmdb";
 import { StorageError, TaskNotFound } from "../core/errors.ts";
 import { type Storage, type StorageDescription, validateName } from "../core/storage.ts";
 import { encodeEntry, fileOfEntry, withFile } from "./_entry_record.ts";
@@ -25,6 +25,16 @@ export interface LmdbStorageOptions {
 }
 
 type Database = RootDatabase<Uint8Array, string>;
+
+// Loaded here rather than imported, so that `labtech/lmdb` imports without the optional
+// package and says what to install when a storage is first used.
+let lmdb: typeof import("lmdb") | null = null;
+let lmdbMissing: unknown = null;
+try {
+  lmdb = await import("lmdb");
+} catch (error) {
+  lmdbMissing = error;
+}
 
 const reasonOf = (error: unknown) => (error as Error).message;
 
@@ -93,8 +103,15 @@ export class LmdbStorage implements Storage {
   #open(create: boolean): Database | null {
     if (this.#db !== null) return this.#db;
     if (!create && !existsSync(join(this.path, "data.mdb"))) return null;
+    if (lmdb === null) {
+      throw new StorageError(
+        `Cannot open LMDB storage ${this.path}: the lmdb package cannot be loaded ` +
+          `(${reasonOf(lmdbMissing)}); install it beside labtech (npm install lmdb)`,
+        { cause: lmdbMissing },
+      );
+    }
     try {
-      this.#db = open<Uint8Array, string>({
+      this.#db = lmdb.open<Uint8Array, string>({
         path: this.path,
         encoding: "binary",
         compression: false,

@@ -18,28 +18,33 @@ import { lmdbRuns, lmdbSquare } from "./fixtures/storage/lmdb_tasks.ts";
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
 const QUIET = { progress: false } as const;
-
 // Subprocesses and workers take seconds on a busy machine: more than bun test's 5 s default.
-describe("LmdbStorage", { timeout: 120_000 }, () => {
-  test("two processes racing on the same 300 entries: every task succeeds, every entry loads", async () => {
-    const { dir, cleanup } = tempDir();
-    const path = join(dir, "db");
-    const storage = new LmdbStorage(path);
-    try {
-      assert.deepEqual(await race("lmdb", path, 300), [0, 0]);
-      const tasks = Array.from({ length: 300 }, (_, i) => raced({ i }));
-      const before = runs.count;
-      const results = await new Lab({ storage }).runTasks(tasks, QUIET);
-      assert.equal(runs.count, before, "every entry loads: nothing ran again");
-      assert.deepEqual([...results.values()], tasks.map((_, i) => i * 2));
-      assert.equal((await storage.findKeys()).length, 300);
-    } finally {
-      await storage.close();
-      cleanup();
-    }
-  });
+const SLOW = { timeout: 120_000 };
 
-  test("a damaged record is treated as corrupt: run again and replaced", async () => {
+describe("LmdbStorage", () => {
+  test(
+    "two processes racing on the same 300 entries: every task succeeds, every entry loads",
+    SLOW,
+    async () => {
+      const { dir, cleanup } = tempDir();
+      const path = join(dir, "db");
+      const storage = new LmdbStorage(path);
+      try {
+        assert.deepEqual(await race("lmdb", path, 300), [0, 0]);
+        const tasks = Array.from({ length: 300 }, (_, i) => raced({ i }));
+        const before = runs.count;
+        const results = await new Lab({ storage }).runTasks(tasks, QUIET);
+        assert.equal(runs.count, before, "every entry loads: nothing ran again");
+        assert.deepEqual([...results.values()], tasks.map((_, i) => i * 2));
+        assert.equal((await storage.findKeys()).length, 300);
+      } finally {
+        await storage.close();
+        cleanup();
+      }
+    },
+  );
+
+  test("a damaged record is treated as corrupt: run again and replaced", SLOW, async () => {
     const { dir, cleanup } = tempDir();
     const path = join(dir, "db");
     const storage = new LmdbStorage(path);
@@ -69,38 +74,42 @@ describe("LmdbStorage", { timeout: 120_000 }, () => {
     }
   });
 
-  test("writeEntry replaces a whole entry; write keeps the other files; durable mode too", async () => {
-    const { dir, cleanup } = tempDir();
-    for (const durable of [false, true]) {
-      const storage = new LmdbStorage(join(dir, `db-${durable}`), { durable });
-      try {
-        assert.deepEqual(await storage.findKeys(), []);
-        assert.equal(await storage.exists("k"), false);
-        await storage.writeEntry("k", new Map([["a", bytes("1")], ["b", bytes("2")]]));
-        await storage.write("k", "c", bytes("3"));
-        await storage.write("k", "a", bytes("4"));
-        assert.deepEqual(
-          await Promise.all(["a", "b", "c"].map(async (f) => text(await storage.read("k", f)))),
-          ["4", "2", "3"],
-        );
-        await storage.writeEntry("k", new Map([["a", bytes("5")]]));
-        await assert.rejects(storage.read("k", "b"), /not in/);
-        assert.equal(storage.sizeOf("k"), 3 + 1 + 1 + 4 + 1);
-        await storage.close();
-        const reopened = new LmdbStorage(storage.path);
-        assert.equal(text(await reopened.read("k", "a")), "5");
-        await reopened.delete("k");
-        await reopened.delete("k");
-        assert.deepEqual(await reopened.findKeys(), []);
-        await reopened.close();
-      } finally {
-        await storage.close();
+  test(
+    "writeEntry replaces a whole entry; write keeps the other files; durable mode too",
+    SLOW,
+    async () => {
+      const { dir, cleanup } = tempDir();
+      for (const durable of [false, true]) {
+        const storage = new LmdbStorage(join(dir, `db-${durable}`), { durable });
+        try {
+          assert.deepEqual(await storage.findKeys(), []);
+          assert.equal(await storage.exists("k"), false);
+          await storage.writeEntry("k", new Map([["a", bytes("1")], ["b", bytes("2")]]));
+          await storage.write("k", "c", bytes("3"));
+          await storage.write("k", "a", bytes("4"));
+          assert.deepEqual(
+            await Promise.all(["a", "b", "c"].map(async (f) => text(await storage.read("k", f)))),
+            ["4", "2", "3"],
+          );
+          await storage.writeEntry("k", new Map([["a", bytes("5")]]));
+          await assert.rejects(storage.read("k", "b"), /not in/);
+          assert.equal(storage.sizeOf("k"), 3 + 1 + 1 + 4 + 1);
+          await storage.close();
+          const reopened = new LmdbStorage(storage.path);
+          assert.equal(text(await reopened.read("k", "a")), "5");
+          await reopened.delete("k");
+          await reopened.delete("k");
+          assert.deepEqual(await reopened.findKeys(), []);
+          await reopened.close();
+        } finally {
+          await storage.close();
+        }
       }
-    }
-    cleanup();
-  });
+      cleanup();
+    },
+  );
 
-  test("cachedTasks, uncacheTasks and the cache command's lmdb:PATH", async () => {
+  test("cachedTasks, uncacheTasks and the cache command's lmdb:PATH", SLOW, async () => {
     const { dir, cleanup } = tempDir();
     const path = join(dir, "db");
     const storage = new LmdbStorage(path);
@@ -127,7 +136,7 @@ describe("LmdbStorage", { timeout: 120_000 }, () => {
     }
   });
 
-  test("describe() reopens the same database", async () => {
+  test("describe() reopens the same database", SLOW, async () => {
     const { dir, cleanup } = tempDir();
     const storage = new LmdbStorage(join(dir, "db"), { durable: true });
     try {
@@ -146,7 +155,7 @@ describe("LmdbStorage", { timeout: 120_000 }, () => {
   });
 
   for (const runner of ["thread", "spawn", "fork"] as const) {
-    test(`results of ${runner} workers are stored and load on the next run`, async () => {
+    test(`results of ${runner} workers are stored and load on the next run`, SLOW, async () => {
       const { dir, cleanup } = tempDir();
       const storage = new LmdbStorage(join(dir, "db"));
       try {
