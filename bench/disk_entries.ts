@@ -45,7 +45,8 @@ const NODE_BUILD = join(ROOT, ".tmp", "bench-disk-node");
 /** Labtech's fresh per-task time on this kind of disk (issue 10), for the 10× target. */
 const LABTECH_MS = 1.5;
 
-type Figures = Record<string, number>;
+/** Figures by name. */
+export type Figures = Record<string, number>;
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -106,7 +107,13 @@ async function openSqlite(path: string): Promise<Sqlite> {
 /** Entries per step before the next step takes its turn: steps see the same disk weather. */
 const CHUNK = 250;
 
-async function measure(base: string, n: number, rounds: number): Promise<Figures> {
+/**
+ * Runs the steps `rounds` times in `base` with `n` entries each, in this
+ * runtime: medians in ms per entry (`<step>` and `<step> cpu`) and bytes per
+ * entry (`local|lmdb|sqlite bytes/entry`). `bench/main.ts` may call it from
+ * `run_workload.ts`.
+ */
+export async function measure(base: string, n: number, rounds: number): Promise<Figures> {
   const samples: Record<string, number[]> = {};
   const add = (key: string, value: number) => (samples[key] ??= []).push(value);
   const files = new Map([
@@ -270,4 +277,7 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// Run as a script (Node 20 has no import.meta.main), not when imported.
+if (/disk_entries\.[jt]s$/.test(process.argv[1] ?? "") || process.argv.includes("--child")) {
+  await main();
+}
