@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { StorageError } from "../core/errors.ts";
 import type { Storage } from "../core/storage.ts";
 import { LocalStorage } from "../storage/local_storage.ts";
+import { openLmdbArgument } from "../storage/lmdb_argument.ts";
 import { isS3Arg, openS3Arg } from "./_s3_arg.ts";
 
 /** Options of `--storage` that some kinds take. */
@@ -30,8 +31,8 @@ export interface CliStorage {
 
 /**
  * Opens the storage that `--storage` names: a LocalStorage directory, which
- * must exist, or an `s3://bucket/prefix` URL (S3Storage, credentials from the
- * SDK's default chain).
+ * must exist, an `lmdb:PATH` database (LmdbStorage), or an
+ * `s3://bucket/prefix` URL (S3Storage, credentials from the SDK's default chain).
  *
  * @param argument The `--storage` value.
  * @param options `--endpoint` for an S3-compatible server.
@@ -42,11 +43,16 @@ export interface CliStorage {
  * ```ts
  * import { openCliStorage } from "./_storage_arg.ts";
  * import assert from "node:assert/strict";
- * assert.throws(() => openCliStorage("/no/such/dir"), /no storage directory/);
- * assert.throws(() => openCliStorage("ftp://host/x"), /Cannot open storage/);
+ * await assert.rejects(openCliStorage("/no/such/dir"), /no storage directory/);
+ * await assert.rejects(openCliStorage("ftp://host/x"), /Cannot open storage/);
  * ```
  */
-export function openCliStorage(argument: string, options: CliStorageOptions = {}): CliStorage {
+export async function openCliStorage(
+  argument: string,
+  options: CliStorageOptions = {},
+): Promise<CliStorage> {
+  const lmdb = await openLmdbArgument(argument);
+  if (lmdb !== null) return lmdb;
   if (isS3Arg(argument)) {
     return {
       storage: openS3Arg(argument, options.endpoint ?? null),
@@ -58,7 +64,7 @@ export function openCliStorage(argument: string, options: CliStorageOptions = {}
   if (scheme !== undefined && scheme.toLowerCase() !== "file") {
     throw new RangeError(
       `Cannot open storage ${argument}: this command opens storage directories and s3:// URLs only ` +
-        `(got a ${scheme}:// URL); pass a directory or an s3:// URL`,
+        `(got a ${scheme}:// URL); pass a directory, lmdb:PATH or an s3:// URL`,
     );
   }
   const dir = resolve(scheme === undefined ? argument : new URL(argument).pathname);

@@ -32,8 +32,8 @@ export interface CliIO {
 }
 
 const USAGE = `Usage:
-  labtech cache list  --storage DIR|s3://BUCKET/PREFIX [--type NAME] [--code-version V]
-  labtech cache clear --storage DIR|s3://BUCKET/PREFIX (--type NAME [--code-version V] | --all)
+  labtech cache list  --storage DIR|lmdb:PATH|s3://BUCKET/PREFIX [--type NAME] [--code-version V]
+  labtech cache clear --storage DIR|lmdb:PATH|s3://BUCKET/PREFIX (--type NAME [--code-version V] | --all)
 
 Lists or removes cached results in a labtech storage directory.
 Entries are matched by the task type name stored in each entry.
@@ -156,7 +156,7 @@ export async function runCacheCli(args: readonly string[], io: CliIO): Promise<n
   }
   let cs: CliStorage;
   try {
-    cs = openCliStorage(parsed.storage, { endpoint: parsed.endpoint });
+    cs = await openCliStorage(parsed.storage, { endpoint: parsed.endpoint });
   } catch (error) {
     io.err(`labtech: ${(error as Error).message}\n`);
     return error instanceof RangeError ? 2 : 1;

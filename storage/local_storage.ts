@@ -6,25 +6,45 @@
  * @module
  */
 import {
+  closeSync,
+  constants,
   existsSync,
+  lstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { StorageError, TaskNotFound } from "../core/errors.ts";
 import { type Storage, type StorageDescription, validateName } from "../core/storage.ts";
+import { isStale, ownPid, TEMP_PREFIX, tempName } from "./_temp_names.ts";
 
-let tempCounter = 0;
+// Links are never followed: an entry must not read or list anything outside the directory.
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+// A rename onto an entry that is there already (a folder, or a plain file or a link).
+const TAKEN = new Set(["ENOTEMPTY", "EEXIST", "EPERM", "ENOTDIR", "EISDIR"]);
+
+const codeOf = (error: unknown) => (error as { code?: string }).code;
+const reasonOf = (error: unknown) => (error as Error).message;
 
 /**
  * Stores each entry as `<dir>/<key>/<filename>`. Entries are written into a
  * hidden folder beside them and renamed into place, so a crash never leaves an
  * entry that exists but cannot be read. The directory gets a `.gitignore`.
+ *
+ * Safe for several processes and threads writing one directory: work folders
+ * are named by host, pid and random bytes, a writer removes only what it
+ * made, and the second writer of an entry succeeds (last one wins). Work
+ * folders of writers that died are removed when the directory is next listed
+ * or first written. Symbolic links are never followed: an entry that is a
+ * link, holds one, or is a plain file is treated as absent or corrupt and is
+ * replaced by the next write. Nothing is fsynced: an entry survives the
+ * process being killed, and a power loss may leave a corrupt entry, which is
+ * skipped with a warning and run again.
  *
  * Small synchronous file calls are used on purpose: they cost a few
  * microseconds, where a promise-based call costs tens.
@@ -51,6 +71,7 @@ export class LocalStorage implements Storage {
   /** True: the bytes are on disk once a write resolves. */
   readonly copiesOnWrite = true;
   #ready = false;
+  #swept = false;
 
   /** @param dir Directory for the entries; made (with a `.gitignore`) on first write. */
   constructor(dir: string) {
@@ -70,111 +91,242 @@ export class LocalStorage implements Storage {
     return { kind: "local", dir: this.dir };
   }
 
-  #ensureDir(): void {
-    if (this.#ready) return;
+  async #ensureDir(): Promise<void> {
+    await ownPid();
     try {
       mkdirSync(this.dir, { recursive: true });
       const ignore = join(this.dir, ".gitignore");
       if (!existsSync(ignore)) writeFileSync(ignore, "# Created by labtech: cached results\n*\n");
     } catch (error) {
-      throw new StorageError(`Cannot create storage directory ${this.dir}`, { cause: error });
+      throw new StorageError(`Cannot create storage directory ${this.dir}: ${reasonOf(error)}`, {
+        cause: error,
+      });
     }
     this.#ready = true;
+    if (!this.#swept) this.#sweep(readdirSync(this.dir));
   }
 
-  #tempPath(key: string): string {
-    return join(this.dir, `.tmp-${key}-${Date.now().toString(36)}-${(tempCounter++).toString(36)}`);
-  }
-
-  async findKeys(): Promise<string[]> {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch (error) {
-      if ((error as { code?: string }).code === "ENOENT") return [];
-      throw new StorageError(`Cannot list storage directory ${this.dir}`, { cause: error });
+  // Removes work folders whose writer is gone; a folder another process is
+  // removing at the same moment is simply already gone.
+  #sweep(names: readonly string[]): void {
+    this.#swept = true;
+    const now = Date.now();
+    for (const name of names) {
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      const path = join(this.dir, name);
+      const stat = lstatSync(path, { throwIfNoEntry: false });
+      if (stat !== undefined && isStale(name, stat.mtimeMs, now)) {
+        try {
+          rmSync(path, { recursive: true, force: true });
+        } catch {
+          // Not ours to insist on: the next listing tries again.
+        }
+      }
     }
-    return names.filter((name) => !name.startsWith(".")).sort();
   }
 
+  /**
+   * Keys of the complete entries: folders with a valid key as name. Links,
+   * plain files and work folders are left out, never followed. Lists the
+   * directory once, and removes work folders that dead writers left behind.
+   *
+   * @returns The keys, sorted.
+   * @throws {StorageError} when the directory cannot be read.
+   */
+  async findKeys(): Promise<string[]> {
+    let entries;
+    try {
+      entries = readdirSync(this.dir, { withFileTypes: true });
+    } catch (error) {
+      if (codeOf(error) === "ENOENT") return [];
+      throw new StorageError(`Cannot list storage directory ${this.dir}: ${reasonOf(error)}`, {
+        cause: error,
+      });
+    }
+    if (!this.#swept) {
+      await ownPid();
+      this.#sweep(entries.map((entry) => entry.name));
+    }
+    const keys: string[] = [];
+    for (const entry of entries) {
+      if (entry.isDirectory() && !entry.name.startsWith(".") && isValidKey(entry.name)) {
+        keys.push(entry.name);
+      }
+    }
+    return keys.sort();
+  }
+
+  /**
+   * @param key The entry's key.
+   * @returns True when `<dir>/<key>` is a folder (not a link or a file).
+   * @throws {StorageError} for an invalid key.
+   */
   async exists(key: string): Promise<boolean> {
     validateName("key", key);
-    return Promise.resolve(
-      statSync(join(this.dir, key), { throwIfNoEntry: false })?.isDirectory() ?? false,
-    );
+    return lstatSync(join(this.dir, key), { throwIfNoEntry: false })?.isDirectory() ?? false;
   }
 
+  /**
+   * Reads one file of an entry, without following links.
+   *
+   * @param key The entry's key.
+   * @param filename The file in it.
+   * @returns Its bytes.
+   * @throws {TaskNotFound} when the entry or file is absent.
+   * @throws {StorageError} when it cannot be read, or the entry or file is a link.
+   */
   async read(key: string, filename: string): Promise<Uint8Array> {
     validateName("key", key);
     validateName("filename", filename);
+    const entry = join(this.dir, key);
+    let fd: number | undefined;
     try {
-      return readFileSync(join(this.dir, key, filename));
+      const stat = lstatSync(entry, { throwIfNoEntry: false });
+      if (stat === undefined) throw Object.assign(new Error("no such entry"), { code: "ENOENT" });
+      if (!stat.isDirectory()) {
+        throw new Error("the entry is not a folder (a link or a file): links are never followed");
+      }
+      fd = openSync(join(entry, filename), READ_FLAGS);
+      return readFileSync(fd);
     } catch (error) {
-      if ((error as { code?: string }).code === "ENOENT") {
+      if (codeOf(error) === "ENOENT") {
         throw new TaskNotFound(`Cannot read ${filename} of ${key}: not in ${this.dir}`, {
           cause: error,
         });
       }
-      throw new StorageError(`Cannot read ${filename} of ${key} in ${this.dir}`, { cause: error });
+      const why = codeOf(error) === "ELOOP"
+        ? "it is a symbolic link, and links are never followed"
+        : reasonOf(error);
+      throw new StorageError(`Cannot read ${filename} of ${key} in ${this.dir}: ${why}`, {
+        cause: error,
+      });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
 
+  /**
+   * Writes one file of an entry in place (the file itself atomically).
+   *
+   * @param key The entry's key.
+   * @param filename The file in it.
+   * @param data Its bytes.
+   * @throws {StorageError} when it cannot be written, with the system's reason.
+   */
   async write(key: string, filename: string, data: Uint8Array): Promise<void> {
     validateName("key", key);
     validateName("filename", filename);
-    this.#ensureDir();
-    const temp = this.#tempPath(key);
+    if (!this.#ready) await this.#ensureDir();
+    const temp = join(this.dir, tempName());
+    const entry = join(this.dir, key);
     try {
-      mkdirSync(join(this.dir, key), { recursive: true });
+      const stat = lstatSync(entry, { throwIfNoEntry: false });
+      if (stat !== undefined && !stat.isDirectory()) this.#remove(entry, `${temp}-del`);
+      mkdirSync(entry, { recursive: true });
       writeFileSync(temp, data);
-      renameSync(temp, join(this.dir, key, filename));
+      renameSync(temp, join(entry, filename));
     } catch (error) {
       rmSync(temp, { force: true });
-      throw new StorageError(`Cannot write ${filename} of ${key} in ${this.dir}`, { cause: error });
+      throw new StorageError(
+        `Cannot write ${filename} of ${key} in ${this.dir}: ${reasonOf(error)}`,
+        { cause: error },
+      );
     }
   }
 
+  /**
+   * Writes a whole entry aside and renames it into place, replacing any old
+   * entry (or a file or link where the entry should be). When another writer
+   * puts the same entry in place meanwhile, theirs stays and this succeeds.
+   *
+   * @param key The entry's key.
+   * @param files Its files by name.
+   * @throws {StorageError} when it cannot be written, with the system's reason
+   * (`ENOSPC: no space left on device`, say).
+   */
   async writeEntry(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
     validateName("key", key);
     for (const filename of files.keys()) validateName("filename", filename);
-    this.#ensureDir();
-    const temp = this.#tempPath(key);
-    const target = join(this.dir, key);
+    if (!this.#ready) await this.#ensureDir();
+    const temp = join(this.dir, tempName());
     try {
       mkdirSync(temp);
       for (const [filename, data] of files) writeFileSync(join(temp, filename), data);
-      this.#replace(temp, target);
+      this.#publish(temp, join(this.dir, key));
     } catch (error) {
       rmSync(temp, { recursive: true, force: true });
-      throw new StorageError(`Cannot write entry ${key} in ${this.dir}`, { cause: error });
+      throw new StorageError(`Cannot write entry ${key} in ${this.dir}: ${reasonOf(error)}`, {
+        cause: error,
+      });
     }
   }
 
-  // Moves a complete entry into place; an old entry is moved aside first (a
-  // directory cannot be renamed over a non-empty one) and then removed.
-  #replace(temp: string, target: string): void {
+  // Renames a complete entry into place. A folder cannot be renamed over a
+  // non-empty one, so an old entry is first moved aside under a name of ours;
+  // if the second rename still finds the place taken, another writer has just
+  // put a complete entry there: that is a success, and ours is dropped.
+  #publish(temp: string, target: string): void {
+    const old = `${temp}-old`;
+    let movedAside = false;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        renameSync(temp, target);
+        break;
+      } catch (error) {
+        if (!TAKEN.has(codeOf(error) ?? "")) throw error;
+        if (attempt > 0) {
+          rmSync(temp, { recursive: true, force: true });
+          break;
+        }
+        try {
+          renameSync(target, old);
+          movedAside = true;
+        } catch (moveError) {
+          // Another writer moved it first: try our rename again.
+          if (codeOf(moveError) !== "ENOENT") throw moveError;
+        }
+      }
+    }
+    if (movedAside) rmSync(old, { recursive: true, force: true });
+  }
+
+  // Moves a path aside under a name of ours and removes it (links themselves, never their targets).
+  #remove(path: string, aside: string): void {
     try {
-      renameSync(temp, target);
+      renameSync(path, aside);
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code !== "ENOTEMPTY" && code !== "EEXIST" && code !== "EPERM") throw error;
-      const old = `${temp}-old`;
-      renameSync(target, old);
-      renameSync(temp, target);
-      rmSync(old, { recursive: true, force: true });
+      if (codeOf(error) === "ENOENT") return;
+      throw error;
     }
+    rmSync(aside, { recursive: true, force: true });
   }
 
+  /**
+   * Removes an entry, whatever is at its place (a folder, a file, a link).
+   *
+   * @param key The entry's key.
+   * @throws {StorageError} when it cannot be removed.
+   */
   async delete(key: string): Promise<void> {
     validateName("key", key);
     const target = join(this.dir, key);
-    if (!existsSync(target)) return;
-    const trash = `${this.#tempPath(key)}-deleted`;
+    if (lstatSync(target, { throwIfNoEntry: false }) === undefined) return;
+    await ownPid();
     try {
-      renameSync(target, trash);
-      rmSync(trash, { recursive: true, force: true });
+      this.#remove(target, join(this.dir, `${tempName()}-del`));
     } catch (error) {
-      throw new StorageError(`Cannot delete entry ${key} in ${this.dir}`, { cause: error });
+      throw new StorageError(`Cannot delete entry ${key} in ${this.dir}: ${reasonOf(error)}`, {
+        cause: error,
+      });
     }
+  }
+}
+
+function isValidKey(name: string): boolean {
+  try {
+    validateName("key", name);
+    return true;
+  } catch {
+    return false;
   }
 }

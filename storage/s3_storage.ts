@@ -77,6 +77,8 @@ export interface S3StorageOptions {
  * ```
  */
 export class S3Storage implements Storage {
+  /** True: the bytes have been sent once a write resolves. */
+  readonly copiesOnWrite = true;
   /** The bucket. */
   readonly bucket: string;
   /** The prefix without slashes at either end; `""` for the bucket's root. */

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { describe, test } from "node:test";
 import { LocalStorage, MemoryStorage, NullStorage, type Storage, StorageError } from "../mod.ts";
+import { LmdbStorage } from "../lmdb.ts";
 import { tempDir } from "./_helpers.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -58,6 +59,7 @@ function behavesAsStorage(name: string, make: (dir: string) => Storage): void {
 describe("storage", () => {
   behavesAsStorage("LocalStorage", (dir) => new LocalStorage(dir));
   behavesAsStorage("MemoryStorage", () => new MemoryStorage());
+  behavesAsStorage("LmdbStorage", (dir) => new LmdbStorage(dir));
 
   test("LocalStorage writes a .gitignore and hides leftovers of interrupted writes", async () => {
     const { dir, cleanup } = tempDir();

@@ -1,0 +1,55 @@
+/** Two Labs in two real processes of this runtime, racing on the same tasks and storage. */
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { detectRuntime } from "../mod.ts";
+
+const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
+/** Runs a fixture of tests/fixtures/storage/ with this runtime; resolves to its stdout. */
+export function runFixture(
+  name: string,
+  args: string[],
+  onReady?: (child: ReturnType<typeof spawn>) => void,
+): Promise<string> {
+  const script = fileURLToPath(new URL(`./fixtures/storage/${name}${ext}`, import.meta.url));
+  const prefix = detectRuntime() === "deno" ? ["run", "-A", script] : [script];
+  const child = spawn(process.execPath, [...prefix, ...args], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk) => {
+    stdout += chunk;
+    if (onReady !== undefined && stdout.includes("ready\n")) {
+      const ready = onReady;
+      onReady = undefined;
+      ready(child);
+    }
+  });
+  child.stderr!.on("data", (chunk) => stderr += chunk);
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`${name} exited with ${code}:\n${stdout}\n${stderr}`));
+    });
+  });
+}
+
+/**
+ * Starts two racers on `n` tasks, fires both once both are ready, and returns
+ * how many tasks failed in each.
+ */
+export async function race(kind: "local" | "lmdb", path: string, n: number): Promise<number[]> {
+  const waiting: ReturnType<typeof spawn>[] = [];
+  const fire = (child: ReturnType<typeof spawn>) => {
+    waiting.push(child);
+    if (waiting.length === 2) { for (const c of waiting) c.stdin!.end("go\n"); }
+  };
+  const outputs = await Promise.all([
+    runFixture("race", [kind, path, String(n)], fire),
+    runFixture("race", [kind, path, String(n)], fire),
+  ]);
+  return outputs.map((out) => JSON.parse(out.trim().split("\n").at(-1)!).failed);
+}
