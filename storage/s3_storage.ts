@@ -9,10 +9,11 @@
  * @module
  */
 import type { S3Client, S3ClientConfig } from "npm:@aws-sdk/client-s3@^3.1175.0";
-import { StorageError, TaskNotFound } from "../core/errors.ts";
+import { TaskNotFound } from "../core/errors.ts";
 import { type Storage, type StorageDescription, validateName } from "../core/storage.ts";
 import { registerStorageKind } from "./open.ts";
 import { isMissingObject, s3Failure } from "./_s3_errors.ts";
+import { type Connection, loadSdk } from "./_s3_sdk.ts";
 import { BUCKET, checkEndpoint, isValidName, normalizePrefix } from "./_s3_names.ts";
 
 /** The object whose presence makes an entry present: written last, deleted first. */
@@ -409,27 +410,6 @@ export class S3Storage implements Storage {
       .filter((name) => name !== "" && name !== COMMIT_FILE && !keep(name));
     await Promise.all(names.map(remove));
   }
-}
-
-type Sdk = typeof import("npm:@aws-sdk/client-s3@^3.1175.0");
-interface Connection {
-  sdk: Sdk;
-  client: S3Client;
-}
-
-let sdkLoad: Promise<Sdk> | null = null;
-
-// The SDK is an optional peer dependency: load it on first use, and say how to get it.
-function loadSdk(): Promise<Sdk> {
-  sdkLoad ??= import("npm:@aws-sdk/client-s3@^3.1175.0").catch((error) => {
-    sdkLoad = null;
-    throw new StorageError(
-      "Cannot use S3Storage: the package @aws-sdk/client-s3 cannot be loaded; install it " +
-        "beside labtech (npm install @aws-sdk/client-s3), as it is an optional peer dependency",
-      { cause: error },
-    );
-  });
-  return sdkLoad;
 }
 
 /** Rebuilds an S3Storage from its `describe()`; the credentials come from this machine. */
