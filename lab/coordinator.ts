@@ -11,7 +11,7 @@ import type { GraphNode } from "./_graph.ts";
 import { CorruptEntryError, LabError } from "../core/errors.ts";
 import { labLogger } from "../core/logger.ts";
 import type { RunObserver } from "../core/observer.ts";
-import { setTaskResult, type TaskType } from "../core/task.ts";
+import { releaseTaskResult, setTaskResult, type TaskType } from "../core/task.ts";
 
 type State = "unplanned" | "waiting" | "ready" | "submitted" | "done" | "failed" | "skipped";
 
@@ -333,7 +333,8 @@ export class Coordinator {
     if (s.released) return;
     s.released = true;
     this.#runner.removeResults([s.node.task]);
-    for (const instance of s.node.instances) setTaskResult(instance, null);
+    // Only the value goes: resultMeta still says when the task ran and for how long.
+    for (const instance of s.node.instances) releaseTaskResult(instance);
   }
 
   #cancel(): void {
