@@ -101,6 +101,9 @@ for (const runner of ["serial", "thread", "fork"]) {
         assert.equal(outcome.failed, 1, "the stopped task counts as failed");
         assert.equal(outcome.skipped, 4);
         assert.match(stderr, /Interrupted again: stopping running tasks/);
+        // One line per stopped task, no stack trace: the run's LabError is the summary.
+        assert.match(stderr, /Stopped InterruptSleeper\[00\] while it was running/);
+        assert.doesNotMatch(stderr, /^\s+at /m);
         assert.ok(seconds < 30, `stopping took ${seconds}s`);
         const store = join(dir, "store");
         const stored = existsSync(store)
