@@ -7,7 +7,8 @@
  */
 import { RunnerError } from "../core/errors.ts";
 
-// Classes whose instances structured clone rebuilds as themselves.
+// Classes whose instances structured clone rebuilds as themselves, beside the
+// built-in typed arrays (whose constructors extend TypedArray directly).
 const KEPT: ReadonlySet<unknown> = new Set([
   Object,
   Array,
@@ -18,21 +19,11 @@ const KEPT: ReadonlySet<unknown> = new Set([
   ArrayBuffer,
   SharedArrayBuffer,
   DataView,
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
   Error,
   TypeError,
   RangeError,
 ]);
+const TypedArray = Object.getPrototypeOf(Uint8Array);
 
 /**
  * Throws unless every object in `value` is of a class structured clone keeps.
@@ -50,7 +41,7 @@ export function checkResultCrossing(value: unknown, taskName: string): void {
     seen.add(item);
     const proto = Object.getPrototypeOf(item);
     const ctor = proto === null ? Object : proto.constructor;
-    if (!KEPT.has(ctor)) {
+    if (!KEPT.has(ctor) && Object.getPrototypeOf(ctor ?? Object) !== TypedArray) {
       throw new RunnerError(
         `Cannot send the result of ${taskName} back from its worker: ${path} is an instance ` +
           `of ${ctor?.name || "an unknown class"}, which would arrive as a plain object ` +
