@@ -80,10 +80,13 @@ export class InProcessRunner extends RunnerBase {
     const startable = this.#running.size < this.capacity && this.#queueHead < this.#queue.length;
     if (startable && performance.now() - this.#lastYield >= YIELD_EVERY_MS) {
       this.#pumpScheduled = true;
-      setImmediate(() => {
-        this.#lastYield = performance.now();
-        this.#pump();
-      });
+      // Twice: from an I/O callback, Node runs the first immediate before it polls again.
+      setImmediate(() =>
+        setImmediate(() => {
+          this.#lastYield = performance.now();
+          this.#pump();
+        })
+      );
       return;
     }
     while (this.#running.size < this.capacity && this.#queueHead < this.#queue.length) {
