@@ -25,7 +25,7 @@ import type { Storage } from "./storage.ts";
 export interface RunnerBuildOptions {
   /** The Lab's full context. */
   context: LabContext;
-  /** Where results are cached; a `NullStorage` means nothing is serialised. */
+  /** Where results are cached; one that `storesNothing` (NullStorage) means nothing is serialised. */
   storage: Storage;
   /** The most tasks to run at once, or null for the backend's default. */
   maxWorkers: number | null;
@@ -55,7 +55,13 @@ export interface RunnerBuildOptions {
  * ```
  */
 export interface RunnerBackend {
-  /** Builds the runner for one run. */
+  /**
+   * Builds the runner for one run.
+   *
+   * @param options The Lab's context and storage, and `maxWorkers`.
+   * @returns The runner, or a promise of it.
+   * @throws {LabError} (or rejects) when the run cannot start on this backend.
+   */
   buildRunner(options: RunnerBuildOptions): Runner | Promise<Runner>;
 }
 
@@ -132,22 +138,59 @@ export interface Runner {
    * more than this (falling back to `maxWorkers`, then 1).
    */
   readonly capacity?: number;
-  /** Queues `task`; with `useCache` a cached result is loaded instead of running. */
+  /**
+   * Queues `task`; with `useCache` a cached result is loaded instead of running.
+   *
+   * @param task The task; the results of its dependencies are set.
+   * @param taskName Its name in logs, such as `Experiment[03]`.
+   * @param useCache Whether to load its cached result instead of running it.
+   */
   submitTask(task: Task, taskName: string, useCache: boolean): void;
-  /** Resolves as soon as at least one task is done, or at the timeout with `[]`. */
+  /**
+   * Resolves as soon as at least one task is done, or at the timeout with `[]`.
+   *
+   * @param options `timeoutMs`: when to resolve with `[]` (null: never).
+   * @returns Each finished task with its result's metadata or its error; never rejects.
+   */
   wait(options: { timeoutMs: number | null }): Promise<Array<[Task, ResultMeta | Error]>>;
   /** Cancels submitted tasks that have not started. */
   cancel(): void;
-  /** Terminates running tasks; they come back from `wait` as failed. */
+  /**
+   * Terminates running tasks; they come back from `wait` as failed.
+   *
+   * @returns Once they are terminated.
+   */
   stop(): Promise<void>;
-  /** Releases workers; idempotent. */
+  /**
+   * Releases workers; idempotent.
+   *
+   * @returns Once every worker is gone.
+   */
   close(): Promise<void>;
-  /** Submitted, minus cancelled, minus returned by `wait`. */
+  /**
+   * Submitted, minus cancelled, minus returned by `wait`.
+   *
+   * @returns The count.
+   */
   pendingTaskCount(): number;
-  /** The in-memory result of a task this runner completed; throws if absent. */
+  /**
+   * The in-memory result of a task this runner completed.
+   *
+   * @param task The task.
+   * @returns Its value and metadata.
+   * @throws {RunnerError} when the runner holds no result for it.
+   */
   getResult(task: Task): TaskResult;
-  /** Drops in-memory results; ignores unknown tasks. */
+  /**
+   * Drops in-memory results; ignores unknown tasks.
+   *
+   * @param tasks The tasks whose results are no longer needed.
+   */
   removeResults(tasks: Task[]): void;
-  /** One entry per running task. */
+  /**
+   * One entry per running task.
+   *
+   * @returns The task table's rows.
+   */
   getTaskInfos(): TaskMonitorInfo[];
 }

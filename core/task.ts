@@ -309,9 +309,29 @@ export function setTaskResult(task: Task, result: TaskResult | null): void {
   attach(task, result);
 }
 
-/** The in-memory result of a task object, or null. */
+/** The in-memory result of a task object, or null (also once released). */
 export function getTaskResult(task: Task): TaskResult | null {
-  return read(task);
+  const result = read(task);
+  return result !== null && RELEASED in result ? null : result;
+}
+
+// Marks a result whose value was released; its metadata stays readable.
+const RELEASED = Symbol("released");
+
+/** Drops the in-memory result value of a task object, keeping its `resultMeta`. */
+export function releaseTaskResult(task: Task): void {
+  const result = read(task);
+  if (result === null || RELEASED in result) return;
+  attach(task, {
+    [RELEASED]: true,
+    meta: result.meta,
+    get value(): never {
+      throw new TaskError(
+        `Cannot read the result of ${task}: it was released after its dependents finished; ` +
+          `pass it to runTasks itself to keep its result`,
+      );
+    },
+  } as TaskResult);
 }
 
 /** The distinct tasks nested in a task's parameters. */

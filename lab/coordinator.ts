@@ -8,10 +8,10 @@ import { FileCache } from "../caches/_file_cache.ts";
 import type { Runner } from "../core/runner.ts";
 import type { Storage } from "../core/storage.ts";
 import type { GraphNode } from "./_graph.ts";
-import { CorruptEntryError, LabError } from "../core/errors.ts";
+import { CorruptEntryError, LabError, RunnerError } from "../core/errors.ts";
 import { labLogger } from "../core/logger.ts";
 import type { RunObserver } from "../core/observer.ts";
-import { setTaskResult, type TaskType } from "../core/task.ts";
+import { releaseTaskResult, setTaskResult, type TaskType } from "../core/task.ts";
 
 type State = "unplanned" | "waiting" | "ready" | "submitted" | "done" | "failed" | "skipped";
 
@@ -57,6 +57,7 @@ export class Coordinator {
   #skipped = 0;
   #stopping = false;
   #interrupts = 0;
+  #runFailureSaid = false;
 
   constructor(runner: Runner, settings: RunSettings, maxWorkers: number | null) {
     this.#runner = runner;
@@ -290,14 +291,21 @@ export class Coordinator {
     s.state = "failed";
     this.#failed++;
     this.#causes.push([s.name, error]);
-    labLogger.error(`Task ${s.name} failed: ${error.stack ?? error.message}`);
+    // A LabError from a task is about the run (a module that runs a Lab when a worker
+    // imports it): every task would fail alike, so it is said once and the run stops.
+    const aboutRun = error instanceof LabError || error.cause instanceof LabError;
+    // A task the second interrupt stopped gets one line; the run's LabError sums them up.
+    if (this.#interrupts >= 2 && error instanceof RunnerError) labLogger.warn(error.message);
+    else if (aboutRun && this.#runFailureSaid) labLogger.debug(`Task ${s.name} failed alike`);
+    else labLogger.error(`Task ${s.name} failed: ${error.stack ?? error.message}`);
+    if (aboutRun) this.#runFailureSaid = true;
     this.#settings.observer?.taskDone(s.node.task.type.name, { cached: false, failed: true });
     this.#finished(s);
     for (const dependent of s.node.dependents) {
       const d = this.#states.get(dependent)!;
       if (!d.load && (d.state === "waiting" || d.state === "ready")) this.#skipWithDependents(d);
     }
-    if (!this.#settings.continueOnFailure) this.#cancel();
+    if (!this.#settings.continueOnFailure || aboutRun) this.#cancel();
   }
 
   // Skips `s` and every planned dependent of it, transitively, without recursion.
@@ -333,7 +341,8 @@ export class Coordinator {
     if (s.released) return;
     s.released = true;
     this.#runner.removeResults([s.node.task]);
-    for (const instance of s.node.instances) setTaskResult(instance, null);
+    // Only the value goes: resultMeta still says when the task ran and for how long.
+    for (const instance of s.node.instances) releaseTaskResult(instance);
   }
 
   #cancel(): void {

@@ -217,11 +217,18 @@ export class PoolRunner extends RunnerBase {
   #onMessage(slot: Slot, message: WorkerMessage): void {
     switch (message.kind) {
       case "ready":
-        slot.handle!.send({
-          kind: "startup",
-          context: this.#strategy.startupContext(this.#context),
-          storage: this.#spec,
-        });
+        try {
+          slot.handle!.send({
+            kind: "startup",
+            context: this.#strategy.startupContext(this.#context),
+            storage: this.#spec,
+          });
+        } catch (error) {
+          // Checked when the pool was built; never let a channel's throw reach the host.
+          this.#onExit(slot, `its start-up message could not be sent: ${(error as Error).message}`);
+          void slot.end();
+          return;
+        }
         slot.ready = true;
         if (slot.reserved !== null) {
           const job = slot.reserved;
@@ -298,7 +305,7 @@ export class PoolRunner extends RunnerBase {
           task: job.task,
           taskName: job.name,
           useCache: job.useCache,
-          context: this.#strategy.runContext(job.task, this.#context),
+          context: this.#strategy.runContext(job.task, job.name, this.#context),
         },
         slot.known,
         (dep) => getTaskResult(dep) ?? this.results.find(dep),

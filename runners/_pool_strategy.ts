@@ -16,6 +16,7 @@ import {
   type WorkerHandle,
   type WorkerLimits,
 } from "../runtime/adapter.ts";
+import { checkContextCopyable, checkTaskContextCopyable } from "./_context_copy.ts";
 import { taskContext } from "./_execute.ts";
 import { PoolRunner } from "./_pool.ts";
 
@@ -34,8 +35,11 @@ export interface PoolStrategy {
   start(runtime: RuntimeAdapter, events: WorkerEvents, limits: WorkerLimits): Promise<WorkerHandle>;
   /** The context a worker receives once, when it starts, or null for none. */
   startupContext(context: LabContext): LabContext | null;
-  /** The context sent with each task, already filtered, or null to use the start-up one. */
-  runContext(task: Task, context: LabContext): LabContext | null;
+  /**
+   * The context sent with each task, already filtered, or null to use the start-up one.
+   * Throws a RunnerError when it cannot be copied.
+   */
+  runContext(task: Task, taskName: string, context: LabContext): LabContext | null;
   /** Called when the task in `handle` calls exit. */
   exiting(handle: WorkerHandle | null): void;
 }
@@ -70,7 +74,16 @@ export const POOL_STRATEGIES: Readonly<Record<PoolKind, PoolStrategy>> = {
     exiting: (handle) => void handle?.terminate(),
   },
   // Nothing is inherited: each task gets its own filtered context.
-  spawn: { ...processStrategy, kind: "spawn", startupContext: none, runContext: taskContext },
+  spawn: {
+    ...processStrategy,
+    kind: "spawn",
+    startupContext: none,
+    runContext: (task, taskName, context) => {
+      const filtered = taskContext(task, context);
+      checkTaskContextCopyable(filtered, taskName);
+      return filtered;
+    },
+  },
   // The full context once, at start, as a fork would inherit it.
   fork: { ...processStrategy, kind: "fork", startupContext: fullContext, runContext: none },
 };
@@ -94,14 +107,19 @@ export const POOL_STRATEGIES: Readonly<Record<PoolKind, PoolStrategy>> = {
  * @param kind Which backend.
  * @param options The Lab's context and storage, and `maxWorkers`.
  * @returns The pool, with no worker started yet.
+ * @throws {LabError} when the backend copies the whole context to its workers
+ *   (thread, fork) and a value in it cannot be copied.
  */
 export async function buildPoolRunner(
   kind: PoolKind,
   { context, storage, maxWorkers }: RunnerBuildOptions,
 ): Promise<Runner> {
+  const strategy = POOL_STRATEGIES[kind];
+  const copied = strategy.startupContext(context);
+  if (copied !== null) checkContextCopyable(copied, kind);
   const runtime = await loadRuntimeAdapter();
   return new PoolRunner({
-    strategy: POOL_STRATEGIES[kind],
+    strategy,
     size: maxWorkers ?? runtime.availableParallelism(),
     context,
     storage,

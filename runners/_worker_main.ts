@@ -14,6 +14,7 @@ import { openStorage } from "../storage/open.ts";
 import { NullStorage } from "../storage/null_storage.ts";
 import { loadOrRun } from "./_execute.ts";
 import { type MainMessage, type RunMessage, toErrorData, type WorkerMessage } from "./_protocol.ts";
+import { checkResultCrossing } from "./_result_crossing.ts";
 import { TaskRebuilder } from "./_task_wire.ts";
 import { setWorkerState } from "../core/_worker_guard.ts";
 import { loadRuntimeAdapter, type ParentChannel } from "../runtime/adapter.ts";
@@ -52,6 +53,8 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
         env,
         () => send({ kind: "loading", id }),
       );
+      // A value that would arrive changed fails here, where its task can still be named.
+      checkResultCrossing(result.value, message.taskName);
       try {
         send({ kind: "result", id, value: result.value, meta: result.meta });
       } catch (error) {

@@ -136,6 +136,13 @@ export class WorkerSlot<J extends { name: string }> {
         this.heapMb === null ? "" : ` (its heap limit is ${this.heapMb} MB)`
       }`;
     }
+    if (/Unknown file extension "\.ts"/.test(reason)) return `${reason}; ${TS_IN_THREADS}`;
     return reason;
   }
 }
+
+// Node loads a TypeScript worker entry only through a loader, and a loader that runs the Lab's
+// script (such as tsx) does not reach worker threads; subprocesses get Node's flags, loader too.
+const TS_IN_THREADS = "Node cannot load the TypeScript worker entry in a worker thread, as the " +
+  "TypeScript loader running this script (such as tsx) does not apply to worker threads: use " +
+  "the spawn or fork backend, run the compiled JavaScript build, or run on Deno or Bun";

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 import { RunnerError } from "../core/errors.ts";
 import type { LabContext, Task } from "../core/task.ts";
 import type { Storage } from "../core/storage.ts";
@@ -22,6 +23,11 @@ interface Job {
 
 interface Running extends Job, MonitoredTask {}
 
+// A synchronous task never yields: between tasks, at least this often, the
+// runner lets the event loop run, so that a Ctrl-C (a signal handler) and
+// timers get in before the next task starts.
+const YIELD_EVERY_MS = 5;
+
 /** Runs tasks in the calling thread; see `SerialRunnerBackend` and `AsyncRunnerBackend`. */
 export class InProcessRunner extends RunnerBase {
   readonly capacity: number;
@@ -34,6 +40,7 @@ export class InProcessRunner extends RunnerBase {
   #queueHead = 0;
   readonly #running = new Set<Running>();
   #pumpScheduled = false;
+  #lastYield = performance.now();
 
   /**
    * @param options `capacity`: tasks awaited at once; `storage` and `context`:
@@ -70,6 +77,18 @@ export class InProcessRunner extends RunnerBase {
 
   #pump(): void {
     this.#pumpScheduled = false;
+    const startable = this.#running.size < this.capacity && this.#queueHead < this.#queue.length;
+    if (startable && performance.now() - this.#lastYield >= YIELD_EVERY_MS) {
+      this.#pumpScheduled = true;
+      // Twice: from an I/O callback, Node runs the first immediate before it polls again.
+      setImmediate(() =>
+        setImmediate(() => {
+          this.#lastYield = performance.now();
+          this.#pump();
+        })
+      );
+      return;
+    }
     while (this.#running.size < this.capacity && this.#queueHead < this.#queue.length) {
       const job = this.#queue[this.#queueHead++]!;
       this.#start(job);

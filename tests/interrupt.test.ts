@@ -29,10 +29,12 @@ async function interrupt(
   dir: string,
   firstMs: number,
   secondAfterMs: number | null,
+  sync = false,
 ) {
   const args = runtime === "deno" ? ["run", "-A", script] : [script];
   const child = spawn(process.execPath, [...args, runner, dir, String(firstMs)], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, INTERRUPT_SYNC: sync ? "1" : "0" },
   });
   let stdout = "";
   let stderr = "";
@@ -68,23 +70,27 @@ async function interrupt(
 
 for (const runner of ["serial", "thread", "fork"]) {
   describe(`SIGINT on the ${runner} runner`, () => {
-    test("the first cancels tasks not started and waits for the running one", async () => {
-      const { dir, cleanup } = tempDir();
-      try {
-        const { outcome, stderr } = await interrupt(runner, dir, 1_500, null);
-        assert.equal(outcome.outcome, "LabError");
-        assert.match(outcome.message!, /interrupted/);
-        assert.equal(outcome.failed, 0);
-        assert.equal(outcome.skipped, 4);
-        assert.match(stderr, /Interrupted: cancelling tasks not yet started/);
-        const started = readdirSync(dir).filter((name) => name.startsWith("started-"));
-        assert.deepEqual(started, ["started-0"]);
-        const stored = readdirSync(join(dir, "store")).filter((name) => !name.startsWith("."));
-        assert.equal(stored.length, 1, "the task that was running finished and was cached");
-      } finally {
-        cleanup();
-      }
-    });
+    // A synchronous task never yields: the in-process runners yield between tasks instead.
+    for (const sync of runner === "serial" ? [false, true] : [false]) {
+      const what = sync ? " (synchronous tasks)" : "";
+      test(`the first cancels tasks not started and waits for the running one${what}`, async () => {
+        const { dir, cleanup } = tempDir();
+        try {
+          const { outcome, stderr } = await interrupt(runner, dir, 1_500, null, sync);
+          assert.equal(outcome.outcome, "LabError");
+          assert.match(outcome.message!, /interrupted/);
+          assert.equal(outcome.failed, 0);
+          assert.equal(outcome.skipped, 4);
+          assert.match(stderr, /Interrupted: cancelling tasks not yet started/);
+          const started = readdirSync(dir).filter((name) => name.startsWith("started-"));
+          assert.deepEqual(started, ["started-0"]);
+          const stored = readdirSync(join(dir, "store")).filter((name) => !name.startsWith("."));
+          assert.equal(stored.length, 1, "the task that was running finished and was cached");
+        } finally {
+          cleanup();
+        }
+      });
+    }
 
     test("a second stops the running task", async () => {
       const { dir, cleanup } = tempDir();
@@ -95,6 +101,9 @@ for (const runner of ["serial", "thread", "fork"]) {
         assert.equal(outcome.failed, 1, "the stopped task counts as failed");
         assert.equal(outcome.skipped, 4);
         assert.match(stderr, /Interrupted again: stopping running tasks/);
+        // One line per stopped task, no stack trace: the run's LabError is the summary.
+        assert.match(stderr, /Stopped InterruptSleeper\[00\] while it was running/);
+        assert.doesNotMatch(stderr, /^\s+at /m);
         assert.ok(seconds < 30, `stopping took ${seconds}s`);
         const store = join(dir, "store");
         const stored = existsSync(store)
