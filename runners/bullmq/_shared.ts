@@ -156,9 +156,12 @@ export function openRedis(connection: RedisConnection, name?: string): Redis {
   const extra = { maxRetriesPerRequest: null, ...(name ? { connectionName: name } : {}) } as const;
   // ioredis's option types fight exactOptionalPropertyTypes: the object is plain options.
   const options = { ...(typeof connection === "string" ? {} : connection), ...extra };
-  return typeof connection === "string"
+  const redis = typeof connection === "string"
     ? new Redis(connection, extra)
     : new (Redis as unknown as new (options: unknown) => Redis)(options);
+  // ioredis reconnects by itself; callers that care listen too (see checkConnection).
+  redis.on("error", () => {});
+  return redis;
 }
 
 /** `host:port` of a connection, for messages (never its password). */

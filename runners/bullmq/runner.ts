@@ -68,6 +68,24 @@ interface Entry {
 
 const MAX_RESUBMITS = 3;
 
+/** A worker's RunnerError or CacheError comes back as one, so callers can tell them apart. */
+function revive(error: Error): Error {
+  const Class = error.name === "RunnerError"
+    ? RunnerError
+    : error.name === "CacheError"
+    ? CacheError
+    : error.name === "CorruptEntryError"
+    ? CorruptEntryError
+    : null;
+  if (Class === null) return error;
+  const revived = new Class(
+    error.message,
+    error.cause === undefined ? undefined : { cause: error.cause },
+  );
+  revived.stack = error.stack ?? "";
+  return revived;
+}
+
 /** Runs tasks as BullMQ jobs on `labtech worker` processes; see `BullMQRunnerBackend`. */
 export class BullMQRunner implements Runner {
   readonly capacity: number;
@@ -278,7 +296,7 @@ export class BullMQRunner implements Runner {
         return;
       case "outcome":
         if (!message.ok) {
-          this.#fail(entry, fromErrorData(message.error));
+          this.#fail(entry, revive(fromErrorData(message.error)));
           return;
         }
         try {
@@ -338,7 +356,7 @@ export class BullMQRunner implements Runner {
   }
 
   // Outcomes can be lost (a worker killed, Redis restarted): look at the jobs themselves.
-  async #recheck(): Promise<void> {
+  #recheck(): void {
     const due = Date.now() - this.#p.recheckMs;
     for (const entry of [...this.#inFlight.values()]) {
       if (entry.submittedAt > due || entry.checking || entry.started?.pid === 0) continue;

@@ -1,0 +1,155 @@
+/**
+ * The BullMQ cluster backend end to end: a real redis-server on loopback and
+ * `labtech worker` subprocesses of this runtime running the fixture tasks.
+ */
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { BullMQRunnerBackend } from "../bullmq.ts";
+import { Lab, LocalStorage, RunnerError } from "../mod.ts";
+import { captureFailure, captureLogs, tempDir } from "./_helpers.ts";
+import {
+  clusterSkipReason,
+  killWorkers,
+  type RedisServer,
+  skipsFail,
+  startRedis,
+  startWorker,
+  type WorkerProcess,
+} from "./_redis.ts";
+import { big, counted, square, sumBig, total } from "./fixtures/cluster/tasks.ts";
+
+const skip = clusterSkipReason();
+
+function backend(url: string, extra: Record<string, unknown> = {}): BullMQRunnerBackend {
+  return new BullMQRunnerBackend({
+    connection: url,
+    lockDurationMs: 2000,
+    stalledIntervalMs: 1000,
+    noWorkerWarningMs: 300,
+    ...extra,
+  });
+}
+
+/** The messages of an error and its causes, to match a cause's text. */
+function causeText(error: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  const visit = (e: unknown) => {
+    if (!(e instanceof Error) || seen.has(e)) return;
+    seen.add(e);
+    parts.push(`${e.name}: ${e.message}`);
+    visit(e.cause);
+    for (const inner of (e as { causes?: unknown[] }).causes ?? []) {
+      visit(Array.isArray(inner) ? inner[1] : inner);
+    }
+    for (const inner of (e as { errors?: unknown[] }).errors ?? []) visit(inner);
+  };
+  visit(error);
+  return parts.join("\n");
+}
+
+if (skip !== null && skipsFail()) {
+  test("the cluster suite runs under CI", () => {
+    assert.fail(`the cluster suite cannot run under CI: ${skip}`);
+  });
+}
+
+describe("BullMQ cluster with two workers", { skip: skip ?? false, timeout: 90_000 }, () => {
+  let redis: RedisServer;
+  let workers: WorkerProcess[] = [];
+  let temp: { dir: string; cleanup: () => void };
+
+  before(async () => {
+    temp = tempDir("labtech-cluster-");
+    redis = await startRedis();
+    workers = await Promise.all([
+      startWorker(redis.url, { args: ["--concurrency", "2"] }),
+      startWorker(redis.url, { args: ["--concurrency", "2"] }),
+    ]);
+  });
+
+  after(async () => {
+    await killWorkers(workers);
+    await redis?.stop();
+    temp?.cleanup();
+  });
+
+  test("a pipeline gives serial's results, and a rerun loads them without running", async () => {
+    const storage = join(temp.dir, "pipeline");
+    const log = join(temp.dir, "pipeline.log");
+    writeFileSync(log, "");
+    const parts = [1, 2, 3, 4, 5].map((x) => square({ x, ms: 20 }));
+    const tasks = [
+      total({ parts }),
+      total({ parts: parts.slice(0, 2) }),
+      counted({ x: 7, log, ms: 0 }),
+    ];
+    const context = { offset: 100 };
+    const serial = await new Lab({ storage: null, context, runner: "serial" })
+      .runTasks(tasks, { progress: false });
+    writeFileSync(log, ""); // the serial run counted once
+    const lab = new Lab({ storage, context, runner: backend(redis.url), maxWorkers: 4 });
+    const { value: remote, logs } = await captureLogs(() =>
+      lab.runTasks(tasks, { progress: false })
+    );
+    assert.deepEqual([...remote.values()], [...serial.values()]);
+    assert.deepEqual([...remote.values()], [155, 105, 7]);
+    // Task log lines and console output reach this log, labelled with the task and the host.
+    assert.ok(
+      logs.some((r) => /^ClusterSquare\[\d+\]@/.test(r.source) && r.message === "squaring 3"),
+    );
+    assert.ok(
+      logs.some((r) => /^ClusterSquare\[\d+\]@/.test(r.source) && /printed 3/.test(r.message)),
+    );
+    assert.equal(readFileSync(log, "utf8").trim().split("\n").length, 1);
+    // Rerun: everything loads from storage; the counted task does not run again.
+    const again = await new Lab({ storage, context, runner: backend(redis.url) })
+      .runTasks(tasks, { progress: false });
+    assert.deepEqual([...again.values()], [155, 105, 7]);
+    assert.equal(readFileSync(log, "utf8").trim().split("\n").length, 1);
+    assert.deepEqual((await new LocalStorage(storage).findKeys()).length, 8);
+  });
+
+  test("an uncached result too large to travel inline reaches its dependent", async () => {
+    const n = 50_000;
+    const lab = new Lab({ storage: join(temp.dir, "big"), runner: backend(redis.url) });
+    const result = await lab.runTask(sumBig({ big: big({ n }) }), { progress: false });
+    assert.equal(result, (n * (n - 1)) / 2);
+  });
+
+  test("with storage: null, dependency results travel through Redis", async () => {
+    const parts = [1, 2].map((x) => square({ x, ms: 0 }));
+    const lab = new Lab({ storage: null, context: { offset: 1 }, runner: backend(redis.url) });
+    assert.equal(await lab.runTask(total({ parts }), { progress: false }), 6);
+  });
+
+  test("an unknown type fails with an error naming it", async () => {
+    const { unknownToWorkers } = await import("./fixtures/cluster/extra.ts");
+    const lab = new Lab({ storage: null, runner: backend(redis.url), continueOnFailure: false });
+    const { error } = await captureFailure(() =>
+      lab.runTask(unknownToWorkers({}), { progress: false })
+    );
+    assert.match(
+      causeText(error),
+      /task type "ClusterUnknownToWorkers" is not defined by the modules this worker imported/,
+    );
+  });
+
+  test("a wrong Redis password fails the run with an error naming the cause", async () => {
+    const guarded = await startRedis({ password: "right" });
+    try {
+      const bad = guarded.url.replace(":right@", ":wrong@");
+      const lab = new Lab({ storage: null, runner: backend(bad, { connectTimeoutMs: 3000 }) });
+      await assert.rejects(
+        lab.runTask(square({ x: 1, ms: 0 }), { progress: false }),
+        (error: Error) =>
+          error instanceof RunnerError &&
+          /Cannot connect to Redis at 127\.0\.0\.1:\d+: WRONGPASS.*password/.test(error.message),
+      );
+    } finally {
+      await guarded.stop();
+    }
+  });
+});
