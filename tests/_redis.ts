@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { BullMQRunnerBackend } from "../bullmq.ts";
 import { detectRuntime } from "../mod.ts";
 import { repoRoot } from "./_helpers.ts";
 
@@ -120,7 +121,10 @@ type Runtime = "node" | "deno" | "bun";
 const compiled = import.meta.url.endsWith(".js");
 
 /** The command that runs `labtech worker` on `runtime` (default: this one). */
-function workerCommand(runtime: Runtime): { exe: string; args: string[]; tasks: string } {
+function workerCommand(
+  runtime: Runtime,
+  fixture = "cluster/tasks",
+): { exe: string; args: string[]; tasks: string } {
   const root = repoRoot();
   const here = detectRuntime();
   if (runtime === "node") {
@@ -131,7 +135,7 @@ function workerCommand(runtime: Runtime): { exe: string; args: string[]; tasks: 
     return {
       exe: here === "node" ? process.execPath : "node",
       args: [join(esm, "cli.js")],
-      tasks: join(esm, "tests/fixtures/cluster/tasks.js"),
+      tasks: join(esm, `tests/fixtures/${fixture}.js`),
     };
   }
   // Deno and Bun run the TypeScript sources.
@@ -140,7 +144,7 @@ function workerCommand(runtime: Runtime): { exe: string; args: string[]; tasks: 
   return {
     exe,
     args: runtime === "deno" ? ["run", "-A", cli] : [cli],
-    tasks: join(root, "tests/fixtures/cluster/tasks.ts"),
+    tasks: join(root, `tests/fixtures/${fixture}.ts`),
   };
 }
 
@@ -160,9 +164,11 @@ export async function startWorker(
     args?: string[];
     imports?: string[];
     env?: Record<string, string>;
+    /** The fixture module to import, under tests/fixtures/ without extension. */
+    fixture?: string;
   } = {},
 ): Promise<WorkerProcess> {
-  const { exe, args, tasks } = workerCommand(options.runtime ?? thisRuntime());
+  const { exe, args, tasks } = workerCommand(options.runtime ?? thisRuntime(), options.fixture);
   const imports = options.imports ?? [tasks];
   const argv = [
     ...args,
@@ -208,4 +214,31 @@ export async function startWorker(
 export async function killWorkers(workers: WorkerProcess[]): Promise<void> {
   for (const worker of workers) worker.kill("SIGKILL");
   await Promise.all(workers.map((worker) => worker.exited));
+}
+
+/**
+ * For the runner property tests: a redis-server and one worker (2 slots)
+ * serving the worker fixtures, and the backend that reaches them.
+ */
+export async function startPropertyCluster(): Promise<{
+  backend: BullMQRunnerBackend;
+  stop: () => Promise<void>;
+}> {
+  const redis = await startRedis();
+  try {
+    const worker = await startWorker(redis.url, {
+      fixture: "workers/tasks",
+      args: ["--concurrency", "2"],
+    });
+    return {
+      backend: new BullMQRunnerBackend({ connection: redis.url }),
+      stop: async () => {
+        await killWorkers([worker]);
+        await redis.stop();
+      },
+    };
+  } catch (error) {
+    await redis.stop();
+    throw error;
+  }
 }

@@ -61,6 +61,7 @@ describe("BullMQ cluster with two workers", { skip: skip ?? false, timeout: 90_0
   let workers: WorkerProcess[] = [];
   let temp: { dir: string; cleanup: () => void };
 
+  // Starting workers takes seconds on a loaded machine: well past Bun's default hook timeout.
   before(async () => {
     temp = tempDir("labtech-cluster-");
     redis = await startRedis();
@@ -68,13 +69,13 @@ describe("BullMQ cluster with two workers", { skip: skip ?? false, timeout: 90_0
       startWorker(redis.url, { args: ["--concurrency", "2"] }),
       startWorker(redis.url, { args: ["--concurrency", "2"] }),
     ]);
-  });
+  }, { timeout: 60_000 });
 
   after(async () => {
     await killWorkers(workers);
     await redis?.stop();
     temp?.cleanup();
-  });
+  }, { timeout: 60_000 });
 
   test("a pipeline gives serial's results, and a rerun loads them without running", async () => {
     const storage = join(temp.dir, "pipeline");
