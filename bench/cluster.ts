@@ -12,6 +12,7 @@
  *   (lockDuration 2000 ms, stalledInterval 1000 ms).
  *
  * Prints a markdown table; `--json` prints one JSON line instead, for bench/main.ts.
+ * `--runner fork|spawn|thread` picks the workers' pool (default fork); each worker has 8 slots.
  *
  * @module
  */
@@ -31,6 +32,9 @@ const json = process.argv.includes("--json");
 const N = quick ? 200 : 1000;
 const MANY = quick ? 500 : 3000;
 const IN_FLIGHT = 64;
+const runnerAt = process.argv.indexOf("--runner");
+const RUNNER = runnerAt === -1 ? "fork" : process.argv[runnerAt + 1]!;
+const SLOTS = 8;
 
 /** Bare BullMQ: `total` no-op jobs, `inFlight` at a time; ms per job. */
 async function bareRoundTrip(url: string, total: number, inFlight: number): Promise<number> {
@@ -98,11 +102,15 @@ async function main(): Promise<void> {
   const previous = setLogSink(() => {});
   try {
     for (let i = 0; i < 2; i++) {
-      workers.push(await startWorker(redis.url, { args: ["--concurrency", "32"] }));
+      workers.push(
+        await startWorker(redis.url, {
+          args: ["--concurrency", String(SLOTS), "--runner", RUNNER],
+        }),
+      );
     }
     // Warm up both paths (imports, pools, JIT).
-    await bareRoundTrip(redis.url, 50, 2);
-    await labtechRoundTrip(redis.url, 50, 2);
+    await bareRoundTrip(redis.url, 200, IN_FLIGHT);
+    await labtechRoundTrip(redis.url, 200, IN_FLIGHT); // starts every slot's child
     const bare2 = await bareRoundTrip(redis.url, N, 2);
     const lab2 = await labtechRoundTrip(redis.url, N, 2);
     const bareMany = await bareRoundTrip(redis.url, MANY, IN_FLIGHT);

@@ -5,10 +5,10 @@
  * storage, two Labs, and workers of all three runtimes on one queue.
  */
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { BullMQRunnerBackend } from "../bullmq.ts";
 import { Lab, type LogRecord, MemoryStorage, RunnerError, setLogSink, type Task } from "../mod.ts";
 import type { StorageDescription } from "../core/storage.ts";
@@ -69,6 +69,27 @@ async function withCluster(
     temp.cleanup();
   }
 }
+
+// One cluster for the tests that leave their workers alive; the Redis restart test comes last.
+let shared: Promise<Cluster> | null = null;
+let releaseShared: () => void = () => {};
+let sharedDone: Promise<void> = Promise.resolve();
+
+function withShared(fn: (cluster: Cluster) => Promise<void>): Promise<void> {
+  shared ??= new Promise<Cluster>((resolve, reject) => {
+    const released = new Promise<void>((release) => releaseShared = release);
+    sharedDone = withCluster(2, async (cluster) => {
+      resolve(cluster);
+      await released;
+    }).catch(reject);
+  });
+  return shared.then(fn);
+}
+
+after(async () => {
+  releaseShared();
+  await sharedDone;
+}, { timeout: 30_000 });
 
 function lines(path: string): string[] {
   return existsSync(path) ? readFileSync(path, "utf8").split("\n").filter(Boolean) : [];
@@ -152,16 +173,16 @@ test("a second death of the same task fails it with a RunnerError", options, asy
 });
 
 test("a task that blocks its thread far past the lock duration runs once", options, async () => {
-  await withCluster(2, async ({ dir, backend }) => {
+  await withShared(async ({ dir, backend }) => {
     const log = join(dir, "busy.log");
     const lab = new Lab({ storage: null, runner: backend() });
-    assert.equal(await lab.runTask(busy({ log, ms: 6000 }), { progress: false }), "done");
+    assert.equal(await lab.runTask(busy({ log, ms: 5000 }), { progress: false }), "done");
     assert.equal(lines(log).length, 1);
   });
 });
 
 test("stop ends remote tasks within a second and caches nothing from them", options, async () => {
-  await withCluster(2, async ({ dir, backend }) => {
+  await withShared(async ({ dir, backend }) => {
     const log = join(dir, "stop.log");
     const storage = new MemoryStorage();
     const runner = await backend().buildRunner({ context: {}, storage, maxWorkers: 2 });
@@ -187,10 +208,50 @@ test("stop ends remote tasks within a second and caches nothing from them", opti
 });
 
 test(
+  "two Labs submitting the same task while it runs: it runs once, both get the result",
+  options,
+  async () => {
+    await withShared(async ({ dir, backend }) => {
+      const log = join(dir, "twice.log");
+      const t = () => counted({ x: 42, log, ms: 1000 });
+      const first = new Lab({ storage: null, runner: backend() }).runTask(t(), { progress: false });
+      await until(() => lines(log).length === 1, "the first Lab's task to start");
+      const second = new Lab({ storage: null, runner: backend() }).runTask(t(), {
+        progress: false,
+      });
+      assert.deepEqual(await Promise.all([first, second]), [42, 42]);
+      assert.equal(lines(log).length, 1);
+    });
+  },
+);
+
+test("workers of Node, Deno and Bun serve one queue in one run", options, async () => {
+  const redis = await startRedis();
+  const workers: WorkerProcess[] = [];
+  try {
+    for (const runtime of ["node", "deno", "bun"] as const) {
+      workers.push(await startWorker(redis.url, { runtime, args: ["--concurrency", "1"] }));
+    }
+    const lab = new Lab({
+      storage: null,
+      runner: new BullMQRunnerBackend({ connection: redis.url }),
+      maxWorkers: 3,
+    });
+    const results = await lab.runTasks([0, 1, 2].map((i) => where({ i, ms: 1500 })), {
+      progress: false,
+    });
+    assert.deepEqual([...results.values()].sort(), ["bun", "deno", "node"]);
+  } finally {
+    await killWorkers(workers);
+    await redis.stop();
+  }
+});
+
+test(
   "Redis restarted mid-run: the run carries on or fails clearly; nothing completed is lost",
   options,
   async () => {
-    await withCluster(2, async ({ redis, dir, backend }) => {
+    await withShared(async ({ redis, dir, backend }) => {
       const log = join(dir, "restart.log");
       const storage = join(dir, "storage");
       const tasks = [0, 1, 2, 3, 4, 5].map((x) => counted({ x, log, ms: 400 }));
@@ -309,43 +370,3 @@ async function waitOne(
   while (outcomes.length === 0) outcomes = await runner.wait({ timeoutMs: 1000 });
   return outcomes;
 }
-
-test(
-  "two Labs submitting the same task while it runs: it runs once, both get the result",
-  options,
-  async () => {
-    await withCluster(2, async ({ dir, backend }) => {
-      const log = join(dir, "twice.log");
-      const t = () => counted({ x: 42, log, ms: 1000 });
-      const first = new Lab({ storage: null, runner: backend() }).runTask(t(), { progress: false });
-      await until(() => lines(log).length === 1, "the first Lab's task to start");
-      const second = new Lab({ storage: null, runner: backend() }).runTask(t(), {
-        progress: false,
-      });
-      assert.deepEqual(await Promise.all([first, second]), [42, 42]);
-      assert.equal(lines(log).length, 1);
-    });
-  },
-);
-
-test("workers of Node, Deno and Bun serve one queue in one run", options, async () => {
-  const redis = await startRedis();
-  const workers: WorkerProcess[] = [];
-  try {
-    for (const runtime of ["node", "deno", "bun"] as const) {
-      workers.push(await startWorker(redis.url, { runtime, args: ["--concurrency", "1"] }));
-    }
-    const lab = new Lab({
-      storage: null,
-      runner: new BullMQRunnerBackend({ connection: redis.url }),
-      maxWorkers: 3,
-    });
-    const results = await lab.runTasks([0, 1, 2].map((i) => where({ i, ms: 1500 })), {
-      progress: false,
-    });
-    assert.deepEqual([...results.values()].sort(), ["bun", "deno", "node"]);
-  } finally {
-    await killWorkers(workers);
-    await redis.stop();
-  }
-});

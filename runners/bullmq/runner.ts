@@ -17,19 +17,16 @@ import { getTaskResult, type Task, type TaskResult } from "../../core/task.ts";
 import { fromErrorData } from "../_protocol.ts";
 import { type Outcome, Outcomes } from "../_outcomes.ts";
 import { Results } from "../_results.ts";
+import { jobIdOf, keysOf, type RunMessage, unpack } from "./_shared.ts";
+import { bullmqOptionsOf, type JobPlan } from "./_plan.ts";
 import {
-  type DepSource,
-  INLINE_BYTES,
-  type JobData,
-  jobIdOf,
-  keysOf,
-  type OutcomeMessage,
-  pack,
-  type RunMessage,
-  unpack,
-  VALUE_TTL_S,
-} from "./_shared.ts";
-import { bullmqOptionsOf, type JobPlan, treeOf } from "./_plan.ts";
+  buildJobData,
+  failedJobError,
+  joinJob,
+  readJob,
+  revive,
+  warnIfNoWorker,
+} from "./_lab_jobs.ts";
 
 /** Everything a runner is built from; see `BullMQRunnerBackend`. */
 export interface BullMQRunnerParts {
@@ -67,24 +64,6 @@ interface Entry {
 }
 
 const MAX_RESUBMITS = 3;
-
-/** A worker's RunnerError or CacheError comes back as one, so callers can tell them apart. */
-function revive(error: Error): Error {
-  const Class = error.name === "RunnerError"
-    ? RunnerError
-    : error.name === "CacheError"
-    ? CacheError
-    : error.name === "CorruptEntryError"
-    ? CorruptEntryError
-    : null;
-  if (Class === null) return error;
-  const revived = new Class(
-    error.message,
-    error.cause === undefined ? undefined : { cause: error.cause },
-  );
-  revived.stack = error.stack ?? "";
-  return revived;
-}
 
 /** Runs tasks as BullMQ jobs on `labtech worker` processes; see `BullMQRunnerBackend`. */
 export class BullMQRunner implements Runner {
@@ -171,24 +150,17 @@ export class BullMQRunner implements Runner {
     const { jobId, queue: queueName } = entry.plan;
     try {
       const queue = this.#p.queue(queueName);
-      const data = await this.#jobData(entry);
-      const jobKey = queue.toKey(jobId);
-      const replies = await this.#p.redis.multi()
-        .sadd(this.#keys.waiters(jobId), this.#done)
-        .hmget(jobKey, "timestamp", "finishedOn")
-        .get(this.#keys.outcome(jobId))
-        .exec();
-      const [timestamp, finishedOn] = (replies?.[1]?.[1] ?? [null, null]) as Array<string | null>;
-      const outcome = replies?.[2]?.[1] as string | null;
-      if (timestamp !== null && finishedOn === null) {
-        // In flight for another Lab (or an earlier attempt of ours): wait for its outcome.
-        const earlier = outcome === null ? null : JSON.parse(outcome) as OutcomeMessage;
-        if (earlier !== null && String(earlier.jobTimestamp) === timestamp) {
-          await this.#onMessage(earlier);
-        }
+      const data = await buildJobData(
+        this.#p,
+        entry,
+        (dep) => getTaskResult(dep) ?? this.#results.find(dep),
+        { runId: this.#runId, uploaded: this.#uploaded },
+      );
+      const joined = await joinJob(this.#p.redis, this.#keys, queue, jobId, this.#done);
+      if (joined !== false) {
+        if (joined !== null) await this.#onMessage(joined);
         return;
       }
-      if (timestamp !== null) await queue.remove(jobId).catch(() => {}); // a failed job lingering
       await queue.add(entry.task.type.name, data, {
         jobId,
         priority: entry.plan.priority,
@@ -207,45 +179,6 @@ export class BullMQRunner implements Runner {
         ),
       );
     }
-  }
-
-  async #jobData(entry: Entry): Promise<JobData> {
-    const { task } = entry;
-    const workersSave = this.#p.description !== null && !this.#p.storage.storesNothing;
-    const deps: Array<[string, DepSource]> = [];
-    for (const dep of treeOf(task).deps) {
-      const result = getTaskResult(dep) ?? this.#results.find(dep);
-      if (result === undefined && entry.useCache) continue; // a cached task's deps are not run
-      if (workersSave && dep.type.cache !== null) {
-        deps.push([dep.cacheKey, { from: "storage" }]);
-        continue;
-      }
-      if (result === undefined) {
-        throw new RunnerError(`the result of its dependency ${dep} is missing`);
-      }
-      const bytes = pack(result);
-      if (bytes.byteLength <= INLINE_BYTES) {
-        deps.push([dep.cacheKey, { from: "inline", data: Buffer.from(bytes).toString("base64") }]);
-        continue;
-      }
-      const key = this.#keys.value(this.#runId, dep.cacheKey);
-      if (!this.#uploaded.has(dep.cacheKey)) {
-        await this.#p.redis.set(key, Buffer.from(bytes), "EX", VALUE_TTL_S);
-        this.#uploaded.add(dep.cacheKey);
-      }
-      deps.push([dep.cacheKey, { from: "key", key }]);
-    }
-    return {
-      taskName: entry.name,
-      key: task.cacheKey,
-      typeName: task.type.name,
-      codeVersion: task.codeVersion,
-      tasks: treeOf(task).texts,
-      deps,
-      useCache: entry.useCache,
-      context: this.#p.contextHash,
-      storage: workersSave ? this.#p.description : null,
-    };
   }
 
   // BLPOP on this run's list, then drain what else is there in one LPOP.
@@ -368,84 +301,45 @@ export class BullMQRunner implements Runner {
   async #recheckOne(entry: Entry): Promise<void> {
     const { jobId, queue: queueName } = entry.plan;
     const queue = this.#p.queue(queueName);
-    let fields: Array<string | null>;
-    let outcome: string | null;
-    try {
-      [fields, outcome] = await Promise.all([
-        this.#p.redis.hmget(queue.toKey(jobId), "timestamp", "finishedOn", "failedReason"),
-        this.#p.redis.get(this.#keys.outcome(jobId)),
-      ]);
-    } catch {
-      return; // Redis unreachable: ioredis reconnects; the next check sees the jobs
+    const job = await readJob(this.#p.redis, this.#keys, queue, jobId).catch(() => null);
+    // Null: Redis is unreachable; ioredis reconnects and the next check sees the jobs.
+    if (job === null || this.#inFlight.get(entry.task.cacheKey) !== entry) return;
+    if (job.timestamp !== null && job.finishedOn === null) return; // waiting or running
+    if (job.timestamp === null && job.outcome !== null) return await this.#onMessage(job.outcome);
+    if (job.timestamp !== null && Number(job.finishedOn) >= entry.submittedAt) {
+      await queue.remove(jobId).catch(() => {});
+      return this.#fail(entry, failedJobError(entry.name, job.failedReason));
     }
-    if (this.#inFlight.get(entry.task.cacheKey) !== entry) return;
-    const [timestamp, finishedOn, failedReason] = fields;
-    if (timestamp === null) {
-      if (outcome !== null) {
-        await this.#onMessage(JSON.parse(outcome));
-        return;
-      }
-      // The job is gone without an outcome (Redis lost it): submit it again.
-      if (++entry.resubmits > MAX_RESUBMITS) {
-        this.#fail(
-          entry,
-          new RunnerError(
-            `Task ${entry.name} failed: its BullMQ job vanished from Redis at ${this.#p.where} ` +
-              `${MAX_RESUBMITS} times without an outcome; check that Redis keeps its data`,
-          ),
-        );
-        return;
-      }
-      emitLog({
-        level: "warn",
-        source: entry.name,
-        message: `its job is no longer in Redis at ${this.#p.where}; submitting it again`,
-      });
-      await this.#p.uploadContext().catch(() => {});
-      entry.submittedAt = Date.now();
-      entry.started = null;
-      this.#uploaded.clear();
-      await this.#add(entry);
-      return;
+    // The job is gone without an outcome (Redis lost it), or an old failure is in its way.
+    if (++entry.resubmits > MAX_RESUBMITS) {
+      return this.#fail(
+        entry,
+        new RunnerError(
+          `Task ${entry.name} failed: its BullMQ job vanished from Redis at ${this.#p.where} ` +
+            `${MAX_RESUBMITS} times without an outcome; check that Redis keeps its data`,
+        ),
+      );
     }
-    if (finishedOn === null) return; // waiting or running
-    if (Number(finishedOn) < entry.submittedAt) return; // an old failure: #add replaces it
-    await queue.remove(jobId).catch(() => {});
-    const stalled = /stalled/i.test(failedReason ?? "");
-    this.#fail(
-      entry,
-      new RunnerError(
-        stalled
-          ? `Task ${entry.name} failed: the workers running it died or stopped answering too ` +
-            `often (BullMQ: ${failedReason}); see maxStalledCount`
-          : `Task ${entry.name} failed in BullMQ: ${failedReason ?? "no reason given"}`,
-      ),
-    );
+    emitLog({
+      level: "warn",
+      source: entry.name,
+      message: `its job is no longer in Redis at ${this.#p.where}; submitting it again`,
+    });
+    await this.#p.uploadContext().catch(() => {});
+    entry.submittedAt = Date.now();
+    entry.started = null;
+    this.#uploaded.clear();
+    await this.#add(entry);
   }
 
-  async #warnIfNoWorker(): Promise<void> {
+  #warnIfNoWorker(): Promise<void> {
     const queued = new Map<string, number>();
     const old = Date.now() - this.#p.warnEveryMs;
     for (const entry of this.#inFlight.values()) {
       if (entry.started !== null || entry.submittedAt > old) continue;
       queued.set(entry.plan.queue, (queued.get(entry.plan.queue) ?? 0) + 1);
     }
-    for (const [name, count] of queued) {
-      let workers: number;
-      try {
-        workers = await this.#p.queue(name).getWorkersCount();
-      } catch {
-        continue;
-      }
-      if (workers > 0 || this.#closed) continue;
-      emitLog({
-        level: "warn",
-        source: "BullMQ",
-        message: `${count} ${count === 1 ? "task" : "tasks"} queued; no worker is connected to ` +
-          `queue "${name}" at ${this.#p.where}; start one with: labtech worker --redis URL ` +
-          `--queue ${name} --import ./tasks.ts`,
-      });
-    }
+    return warnIfNoWorker(this.#p, queued, () => this.#closed);
   }
 
   wait({ timeoutMs }: { timeoutMs: number | null }): Promise<Outcome[]> {

@@ -9,7 +9,6 @@ import { Buffer } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { type Job, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { cacheOf } from "../../caches/_default_cache.ts";
 import { RunnerError } from "../../core/errors.ts";
 import { emitLog, type LogRecord, setLogSink } from "../../core/logger.ts";
@@ -78,6 +77,27 @@ interface Running {
   slot: Slot | null;
   stopped: boolean;
 }
+
+// One round trip each. They push to the Labs' lists by name (not declared keys), so they
+// need one Redis server, not Redis Cluster.
+/** Pushes the start message to every waiter; returns the waiters (none: every Lab cancelled). */
+const START_SCRIPT = `
+local waiters = redis.call('SMEMBERS', KEYS[1])
+for _, list in ipairs(waiters) do
+  redis.call('RPUSH', list, ARGV[1])
+  redis.call('EXPIRE', list, ARGV[2])
+end
+return waiters`;
+/** Records the outcome, then takes the waiters and pushes it to each. */
+const FINISH_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local waiters = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+for _, list in ipairs(waiters) do
+  redis.call('RPUSH', list, ARGV[1])
+  redis.call('EXPIRE', list, ARGV[3])
+end
+return #waiters`;
 
 const CONTEXTS_KEPT = 4;
 const USAGE_EVERY_MS = 1000;
@@ -259,12 +279,12 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const processJob = async (job: Job<JobData>): Promise<void> => {
     const jobId = job.id!;
     const waitersKey = keys.waiters(jobId);
-    const waiters = await redis.smembers(waitersKey);
-    if (waiters.length === 0) return; // every Lab that wanted it cancelled it
     const data = job.data;
+    const start = JSON.stringify({ kind: "start", key: data.key, host, pid });
+    const waiters = await redis.eval(START_SCRIPT, 1, waitersKey, start, DAY_S) as string[];
+    if (waiters.length === 0) return; // every Lab that wanted it cancelled it
     const entry: Running = { data, waiters, slot: null, stopped: false };
     running.set(jobId, entry);
-    await push(waiters, { kind: "start", key: data.key, host, pid });
     const ticker = setInterval(async () => {
       entry.waiters = await redis.smembers(waitersKey).catch(() => entry.waiters);
       const usage = entry.slot === null ? null : slotUsage(entry.slot);
@@ -316,9 +336,15 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     }
     if (entry.stopped) return; // no Lab waits for it any more
     // The outcome is readable before waiters are taken, so a Lab joining now finds one or the other.
-    await redis.set(keys.outcome(jobId), JSON.stringify(outcome), "EX", OUTCOME_TTL_S);
-    const replies = await redis.multi().smembers(waitersKey).del(waitersKey).exec();
-    await push((replies?.[0]?.[1] ?? []) as string[], outcome);
+    await redis.eval(
+      FINISH_SCRIPT,
+      2,
+      keys.outcome(jobId),
+      waitersKey,
+      JSON.stringify(outcome),
+      OUTCOME_TTL_S,
+      DAY_S,
+    );
   };
 
   // A Lab that stops publishes the jobs it no longer waits for; one nobody waits for is killed.
