@@ -18,7 +18,8 @@ import {
   startWorker,
   type WorkerProcess,
 } from "./_redis.ts";
-import { big, counted, square, sumBig, total } from "./fixtures/cluster/tasks.ts";
+import { big, counted, flaky, onGpu, square, sumBig, total } from "./fixtures/cluster/tasks.ts";
+import { runWorkerCli } from "../cli/worker.ts";
 
 const skip = clusterSkipReason();
 
@@ -152,5 +153,111 @@ describe("BullMQ cluster with two workers", { skip: skip ?? false, timeout: 90_0
     } finally {
       await guarded.stop();
     }
+  });
+
+  test("runnerOptions.bullmq: a task goes to its queue; attempts retry a task that throws", async () => {
+    const gpu = await startWorker(redis.url, {
+      args: ["--queue", "gpu", "--concurrency", "1"],
+      env: { LABTECH_TEST_WORKER: "gpu-worker" },
+    });
+    workers.push(gpu);
+    const lab = new Lab({ storage: null, runner: backend(redis.url) });
+    assert.deepEqual(
+      [...(await lab.runTasks([onGpu({ i: 0 }), onGpu({ i: 1 })], { progress: false })).values()],
+      ["gpu-worker", "gpu-worker"],
+    );
+    const log = join(temp.dir, "flaky.log");
+    writeFileSync(log, "");
+    assert.equal(
+      await lab.runTask(flaky({ log, failures: 2, attempts: 3 }), { progress: false }),
+      3,
+    );
+    const once = join(temp.dir, "flaky_once.log");
+    writeFileSync(once, "");
+    const { error } = await captureFailure(() =>
+      new Lab({ storage: null, runner: backend(redis.url), continueOnFailure: false })
+        .runTask(flaky({ log: once, failures: 1, attempts: 1 }), { progress: false })
+    );
+    assert.match(causeText(error), /flaky run 1 failed/);
+    assert.equal(readFileSync(once, "utf8").trim().split("\n").length, 1);
+  });
+
+  test("malformed runnerOptions.bullmq fail that task with a TypeError or RangeError", async () => {
+    const { task } = await import("../mod.ts");
+    const odd = task({
+      name: "ClusterOddOptions",
+      runnerOptions: (p: { bad: string }) => ({
+        bullmq: p.bad === "key"
+          ? { gpus: 1 }
+          : p.bad === "queue"
+          ? { queue: "a:b" }
+          : { attempts: 0 },
+      }),
+      run: () => 1,
+    });
+    const runner = await backend(redis.url).buildRunner({
+      context: {},
+      storage: new LocalStorage(join(temp.dir, "odd")),
+      maxWorkers: 3,
+    });
+    try {
+      for (const bad of ["key", "queue", "attempts"]) {
+        runner.submitTask(odd({ bad }), `Odd[${bad}]`, false);
+      }
+      const outcomes = await runner.wait({ timeoutMs: 1000 });
+      assert.deepEqual(outcomes.map(([, e]) => (e as Error).name), [
+        "TypeError",
+        "TypeError",
+        "RangeError",
+      ]);
+      assert.match(String(outcomes[0]![1]), /"bullmq" has an unknown key: received "gpus"/);
+    } finally {
+      await runner.close();
+    }
+  });
+});
+
+describe("labtech worker command line", () => {
+  const run = async (args: string[]) => {
+    let out = "";
+    let err = "";
+    const code = await runWorkerCli(args, { out: (t) => out += t, err: (t) => err += t });
+    return { code, out, err };
+  };
+
+  test("--help documents every flag", async () => {
+    const { code, out } = await run(["--help"]);
+    assert.equal(code, 0);
+    for (
+      const flag of [
+        "--redis",
+        "--import",
+        "--queue",
+        "--concurrency",
+        "--runner",
+        "--prefix",
+        "--lock-duration",
+        "--stalled-interval",
+        "--max-stalled-count",
+        "--host",
+        "--help",
+      ]
+    ) assert.ok(out.includes(flag), `--help does not document ${flag}`);
+  });
+
+  test("bad usage exits 2 with a message; a module that fails to import exits 1", async () => {
+    assert.match((await run([])).err, /give --redis URL and at least one --import MODULE/);
+    assert.equal((await run(["--redis", "redis://127.0.0.1:1"])).code, 2);
+    assert.equal(
+      (await run(["--redis", "redis://x", "--import", "./a.ts", "--runner", "ray"])).code,
+      2,
+    );
+    assert.equal(
+      (await run(["--redis", "redis://x", "--import", "./a.ts", "--concurrency", "0"])).code,
+      2,
+    );
+    const missing = await run(["--redis", "redis://x", "--import", "./no/such/module.ts"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /Cannot start the worker: cannot import \.\/no\/such\/module\.ts/);
   });
 });

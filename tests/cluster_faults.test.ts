@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { after, test } from "node:test";
@@ -190,6 +191,19 @@ test("stop ends remote tasks within a second and caches nothing from them", opti
       const tasks = [0, 1].map((i) => sleeper({ log, ms: 5000 + i }));
       tasks.forEach((t, i) => runner.submitTask(t, `ClusterSleeper[0${i}]`, false));
       await until(() => lines(log).length === 2, "both tasks to start");
+      // The task table shows where each remote task runs: host, the child's pid, CPU and RSS.
+      await until(
+        () => runner.getTaskInfos().filter((info) => info.rssBytes !== null).length === 2,
+        "usage reports",
+      );
+      const pids = lines(log).map((line) => Number(line.split(" ")[1])).sort();
+      const infos = runner.getTaskInfos();
+      assert.deepEqual(infos.map((info) => info.pid).sort(), pids);
+      for (const info of infos) {
+        assert.equal(info.host, hostname());
+        assert.equal(info.status, "running");
+        assert.ok(info.rssBytes! > 0 && typeof info.cpuPercent === "number");
+      }
       const began = performance.now();
       await runner.stop();
       const outcomes: Array<[Task, unknown]> = [];
@@ -370,3 +384,16 @@ async function waitOne(
   while (outcomes.length === 0) outcomes = await runner.wait({ timeoutMs: 1000 });
   return outcomes;
 }
+
+test("SIGTERM: a worker finishes its running task, then exits", options, async () => {
+  await withCluster(1, async ({ workers, dir, backend }) => {
+    const log = join(dir, "term.log");
+    const lab = new Lab({ storage: null, runner: backend() });
+    const run = lab.runTask(sleeper({ log, ms: 1500 }), { progress: false });
+    await until(() => lines(log).length === 1, "the task to start");
+    workers[0]!.kill("SIGTERM");
+    assert.equal(await run, 1);
+    assert.equal(await workers[0]!.exited, 0);
+    assert.deepEqual(lines(log).map((line) => line.split(" ")[0]), ["start", "end"]);
+  });
+});
