@@ -154,8 +154,9 @@ export async function runWorkerCli(args: string[], io: CliIO): Promise<number> {
       `slot${concurrency === 1 ? "" : "s"}\n`,
   );
   let signals = 0;
+  let onSignal = () => {};
   const finished = new Promise<number>((done) => {
-    const onSignal = () => {
+    onSignal = () => {
       signals++;
       if (signals === 1) {
         io.err(
@@ -171,6 +172,9 @@ export async function runWorkerCli(args: string[], io: CliIO): Promise<number> {
     process.on("SIGTERM", onSignal);
   });
   const code = await finished;
+  // A signal listener keeps Deno's event loop alive: remove them so the process exits.
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
   io.err(`labtech worker ${runtime.pid}: stopped\n`);
   return code;
 }

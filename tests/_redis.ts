@@ -206,7 +206,13 @@ export async function startWorker(
     pid: child.pid!,
     output: () => output,
     exited,
-    kill: (signal = "SIGTERM") => void child.kill(signal),
+    // process.kill, not child.kill: Deno's child_process then reports the signal as the
+    // cause of any later exit, even a clean one.
+    kill: (signal = "SIGTERM") => {
+      try {
+        process.kill(child.pid!, signal);
+      } catch { /* already gone */ }
+    },
   };
 }
 
