@@ -176,5 +176,7 @@ export async function runWorkerCli(args: string[], io: CliIO): Promise<number> {
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
   io.err(`labtech worker ${runtime.pid}: stopped\n`);
+  // Handed-back jobs are still open in BullMQ: end the process rather than wait for them.
+  if (code !== 0) process.exit(code);
   return code;
 }

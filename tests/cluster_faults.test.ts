@@ -399,3 +399,21 @@ test("SIGTERM: a worker finishes its running task, then exits", options, async (
     assert.deepEqual(lines(log).map((line) => line.split(" ")[0]), ["start", "end"]);
   });
 });
+
+test("a second SIGTERM hands the running task back: another worker runs it", options, async () => {
+  await withCluster(2, async ({ workers, dir, backend }) => {
+    const log = join(dir, "handback.log");
+    const lab = new Lab({ storage: null, runner: backend() });
+    const run = lab.runTask(sleeper({ log, ms: 1500 }), { progress: false });
+    await until(() => lines(log).length === 1, "the task to start");
+    const first = parentWorker(workers, Number(lines(log)[0]!.split(" ")[1]));
+    first.kill("SIGTERM");
+    await until(() => /finishing running tasks/.test(first.output()), "the first signal");
+    first.kill("SIGTERM");
+    assert.equal(await first.exited, 130);
+    assert.equal(await run, 1);
+    const seen = lines(log);
+    assert.deepEqual(seen.map((line) => line.split(" ")[0]), ["start", "start", "end"]);
+    assert.notEqual(seen[1]!.split(" ")[1], seen[0]!.split(" ")[1]);
+  });
+});

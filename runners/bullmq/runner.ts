@@ -361,10 +361,10 @@ export class BullMQRunner implements Runner {
   async #forget(entries: Entry[], stop: boolean): Promise<void> {
     const multi = this.#p.redis.multi();
     for (const entry of entries) multi.srem(this.#keys.waiters(entry.plan.jobId), this.#done);
-    if (stop) {
-      const jobIds = entries.map((entry) => entry.plan.jobId);
-      multi.publish(this.#keys.stopChannel, JSON.stringify({ done: this.#done, jobIds }));
-    }
+    // Workers kill what they run for these jobs once no Lab waits for them (a cancelled job
+    // may have started before the Lab heard of it).
+    const jobIds = entries.map((entry) => entry.plan.jobId);
+    multi.publish(this.#keys.stopChannel, JSON.stringify({ done: this.#done, jobIds }));
     try {
       await multi.exec();
       if (!stop) {

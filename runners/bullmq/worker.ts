@@ -76,6 +76,8 @@ interface Running {
   waiters: string[];
   slot: Slot | null;
   stopped: boolean;
+  /** Its worker is shutting down by force: the job goes to another worker, nothing is reported. */
+  handedBack: boolean;
 }
 
 // One round trip each. They push to the Labs' lists by name (not declared keys), so they
@@ -283,7 +285,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     const start = JSON.stringify({ kind: "start", key: data.key, host, pid });
     const waiters = await redis.eval(START_SCRIPT, 1, waitersKey, start, DAY_S) as string[];
     if (waiters.length === 0) return; // every Lab that wanted it cancelled it
-    const entry: Running = { data, waiters, slot: null, stopped: false };
+    const entry: Running = { data, waiters, slot: null, stopped: false, handedBack: false };
     running.set(jobId, entry);
     const ticker = setInterval(async () => {
       entry.waiters = await redis.smembers(waitersKey).catch(() => entry.waiters);
@@ -316,6 +318,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       };
       outcome = { ...base, ok: true, meta, value };
     } catch (error) {
+      // Never settles: the lock lapses as the process exits, and another worker takes the job.
+      if (entry.handedBack) return new Promise<void>(() => {});
       const attempts = job.opts.attempts ?? 1;
       if (!entry.stopped && !(error instanceof RunnerError) && job.attemptsMade + 1 < attempts) {
         void push(entry.waiters, {
@@ -334,7 +338,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       clearInterval(ticker);
       running.delete(jobId);
     }
-    if (entry.stopped) return; // no Lab waits for it any more
+    if (entry.stopped || entry.handedBack) return; // no Lab waits for it, or another worker will
     // The outcome is readable before waiters are taken, so a Lab joining now finds one or the other.
     await redis.eval(
       FINISH_SCRIPT,
@@ -390,8 +394,16 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 
   return {
     async close(force = false) {
-      if (force) { for (const entry of running.values()) void entry.slot?.runner?.stop(); }
-      await Promise.all(workers.map((worker) => worker.close(force)));
+      if (force) {
+        for (const entry of running.values()) {
+          entry.handedBack = true;
+          void entry.slot?.runner?.stop();
+        }
+      }
+      // A forced close does not wait for BullMQ (whose close waits for the handed-back jobs);
+      // the caller exits the process, and the jobs' locks lapse.
+      const closing = Promise.all(workers.map((worker) => worker.close(force)));
+      if (!force) await closing;
       await slots.close();
       setLogSink(local);
       subscriber.disconnect();
