@@ -7,7 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import { Packr } from "msgpackr";
-import { Redis, type RedisOptions } from "ioredis";
+import type { Queue, Worker } from "bullmq";
+import type { Redis, RedisOptions } from "ioredis";
 import { RunnerError } from "../../core/errors.ts";
 import type { StorageDescription } from "../../core/storage.ts";
 import type { ErrorData } from "../_protocol.ts";
@@ -151,8 +152,43 @@ export interface QueueSettings {
   maxStalledCount?: number;
 }
 
+/** The optional peer packages, loaded on first use. */
+export interface Drivers {
+  Redis: typeof Redis;
+  Queue: typeof Queue;
+  Worker: typeof Worker;
+}
+
+let drivers: Promise<Drivers> | null = null;
+
+/**
+ * Loads `bullmq` and `ioredis`, the optional peers: only a run or a worker
+ * that uses them needs them installed, and importing `labtech/bullmq` works
+ * without them.
+ *
+ * @throws {RunnerError} naming the packages to install when they are missing.
+ */
+export function loadDrivers(): Promise<Drivers> {
+  drivers ??= Promise.all([import("bullmq"), import("ioredis")]).then(
+    ([bullmq, ioredis]) => ({ Redis: ioredis.Redis, Queue: bullmq.Queue, Worker: bullmq.Worker }),
+    (error: Error) => {
+      drivers = null;
+      throw new RunnerError(
+        `Cannot use the BullMQ backend: the optional packages bullmq and ioredis cannot be ` +
+          `loaded (${error.message}); install them: npm install bullmq ioredis`,
+        { cause: error },
+      );
+    },
+  );
+  return drivers;
+}
+
 /** Opens an ioredis client; BullMQ needs `maxRetriesPerRequest: null`. */
-export function openRedis(connection: RedisConnection, name?: string): Redis {
+export function openRedis(
+  { Redis }: Drivers,
+  connection: RedisConnection,
+  name?: string,
+): Redis {
   const extra = { maxRetriesPerRequest: null, ...(name ? { connectionName: name } : {}) } as const;
   // ioredis's option types fight exactOptionalPropertyTypes: the object is plain options.
   const options = { ...(typeof connection === "string" ? {} : connection), ...extra };

@@ -5,7 +5,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { Queue } from "bullmq";
+import type { Queue } from "bullmq";
 import { RunnerError } from "../../core/errors.ts";
 import type { Runner, RunnerBackend, RunnerBuildOptions } from "../../core/runner.ts";
 import {
@@ -15,6 +15,7 @@ import {
   DEFAULT_QUEUE,
   hashOf,
   keysOf,
+  loadDrivers,
   openRedis,
   pack,
   type QueueSettings,
@@ -135,8 +136,10 @@ export class BullMQRunnerBackend implements RunnerBackend {
   async buildRunner({ context, storage, maxWorkers }: RunnerBuildOptions): Promise<Runner> {
     const o = this.#options;
     const where = whereOf(o.connection);
-    const redis = openRedis(o.connection);
-    const blocker = openRedis(o.connection);
+    const drivers = await loadDrivers();
+    const { Queue } = drivers;
+    const redis = openRedis(drivers, o.connection);
+    const blocker = openRedis(drivers, o.connection);
     const queues = new Map<string, Queue>();
     const close = async () => {
       await Promise.all([...queues.values()].map((queue) => queue.close().catch(() => {})));

@@ -8,7 +8,7 @@
 import { Buffer } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { type Job, Worker } from "bullmq";
+import type { Job, Worker } from "bullmq";
 import { cacheOf } from "../../caches/_default_cache.ts";
 import { RunnerError } from "../../core/errors.ts";
 import { emitLog, type LogRecord, setLogSink } from "../../core/logger.ts";
@@ -32,6 +32,7 @@ import {
   INLINE_BYTES,
   type JobData,
   keysOf,
+  loadDrivers,
   openRedis,
   OUTCOME_TTL_S,
   type OutcomeMessage,
@@ -117,8 +118,9 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const keys = keysOf(prefix);
   const host = options.host ?? hostname();
   const where = whereOf(options.connection);
-  const redis = openRedis(options.connection);
-  const subscriber = openRedis(options.connection);
+  const drivers = await loadDrivers();
+  const redis = openRedis(drivers, options.connection);
+  const subscriber = openRedis(drivers, options.connection);
   try {
     await checkConnection(redis, where, 5000);
   } catch (error) {
@@ -377,7 +379,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     const recorded = await redis.hgetall(keys.settings(queue)) as Record<string, string>;
     const setting = (name: keyof QueueSettings, own: number | undefined, fallback: number) =>
       own ?? (recorded[name] !== undefined ? Number(recorded[name]) : fallback);
-    const worker = new Worker<JobData>(queue, processJob, {
+    const worker = new drivers.Worker<JobData>(queue, processJob, {
       connection: redis,
       prefix,
       concurrency: options.concurrency,
@@ -387,7 +389,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     });
     worker.on(
       "error",
-      (error) => emitLog({ level: "warn", source: "labtech worker", message: String(error) }),
+      (error: Error) =>
+        emitLog({ level: "warn", source: "labtech worker", message: String(error) }),
     );
     workers.push(worker);
   }
