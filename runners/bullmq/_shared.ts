@@ -13,7 +13,19 @@ import { RunnerError } from "../../core/errors.ts";
 import type { StorageDescription } from "../../core/storage.ts";
 import type { ErrorData } from "../_protocol.ts";
 
-/** A Redis URL (`redis://`, `rediss://` for TLS) or ioredis options. */
+/**
+ * A Redis URL (`redis://`, `rediss://` for TLS) or ioredis options.
+ *
+ * @example
+ * ```ts
+ * import type { RedisConnection } from "./_shared.ts";
+ * import assert from "node:assert/strict";
+ * const url: RedisConnection = "rediss://:secret@redis.example:6380/0";
+ * const options: RedisConnection = { host: "10.0.0.5", port: 6379, password: "secret" };
+ * assert.equal(typeof url, "string");
+ * assert.equal(typeof options, "object");
+ * ```
+ */
 export type RedisConnection = string | RedisOptions;
 
 /** Values up to this many bytes travel inside a message; larger ones in a key of their own. */
@@ -249,3 +261,24 @@ export async function checkConnection(
     redis.off("error", onError);
   }
 }
+
+// One round trip each. They push to the Labs' lists by name (not declared keys), so they
+// need one Redis server, not Redis Cluster.
+/** Pushes the start message to every waiter; returns the waiters (none: every Lab cancelled). */
+export const START_SCRIPT = `
+local waiters = redis.call('SMEMBERS', KEYS[1])
+for _, list in ipairs(waiters) do
+  redis.call('RPUSH', list, ARGV[1])
+  redis.call('EXPIRE', list, ARGV[2])
+end
+return waiters`;
+/** Records the outcome, then takes the waiters and pushes it to each. */
+export const FINISH_SCRIPT = `
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local waiters = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+for _, list in ipairs(waiters) do
+  redis.call('RPUSH', list, ARGV[1])
+  redis.call('EXPIRE', list, ARGV[3])
+end
+return #waiters`;

@@ -24,7 +24,23 @@ import {
 } from "./_shared.ts";
 import { BullMQRunner } from "./runner.ts";
 
-/** Options of {@linkcode BullMQRunnerBackend}. */
+/**
+ * Options of {@linkcode BullMQRunnerBackend}.
+ *
+ * @example
+ * ```ts
+ * import type { BullMQRunnerOptions } from "./backend.ts";
+ * import assert from "node:assert/strict";
+ * const options: BullMQRunnerOptions = {
+ *   connection: "redis://127.0.0.1:6379",
+ *   queue: "default",
+ *   lockDurationMs: 2000,
+ *   stalledIntervalMs: 1000,
+ *   maxStalledCount: 1,
+ * };
+ * assert.equal(options.maxStalledCount, 1);
+ * ```
+ */
 export interface BullMQRunnerOptions {
   /** The Redis server: a URL (`redis://:password@host:6379/0`, `rediss://` for TLS) or ioredis options. */
   connection: RedisConnection;

@@ -29,6 +29,7 @@ import { toErrorData } from "../_protocol.ts";
 import {
   checkConnection,
   DEFAULT_PREFIX,
+  FINISH_SCRIPT,
   INLINE_BYTES,
   type JobData,
   keysOf,
@@ -40,6 +41,7 @@ import {
   type QueueSettings,
   type RedisConnection,
   type RunMessage,
+  START_SCRIPT,
   type StopMessage,
   unpack,
   VALUE_TTL_S,
@@ -48,7 +50,23 @@ import {
 import { loadRuntimeAdapter } from "../../runtime/adapter.ts";
 import { executeOnSlot, type Slot, type SlotKind, Slots, slotUsage } from "./_slots.ts";
 
-/** Options of {@linkcode startQueueWorker}. */
+/**
+ * Options of {@linkcode startQueueWorker}.
+ *
+ * @example
+ * ```ts
+ * import type { QueueWorkerOptions } from "./worker.ts";
+ * import assert from "node:assert/strict";
+ * const options: QueueWorkerOptions = {
+ *   connection: "redis://127.0.0.1:6379",
+ *   queues: ["default", "gpu"],
+ *   concurrency: 4,
+ *   runner: "fork",
+ *   modules: ["./tasks.ts"],
+ * };
+ * assert.equal(options.queues?.length, 2);
+ * ```
+ */
 export interface QueueWorkerOptions {
   connection: RedisConnection;
   /** Queues to serve; default `["default"]`. */
@@ -66,7 +84,19 @@ export interface QueueWorkerOptions {
   host?: string;
 }
 
-/** A running worker. */
+/**
+ * A running worker.
+ *
+ * @example
+ * ```ts
+ * import type { QueueWorker } from "./worker.ts";
+ * import assert from "node:assert/strict";
+ * const closed: boolean[] = [];
+ * const worker: QueueWorker = { close: (force = false) => Promise.resolve(void closed.push(force)) };
+ * await worker.close();
+ * assert.deepEqual(closed, [false]);
+ * ```
+ */
 export interface QueueWorker {
   /** Stops taking jobs; `force` kills running tasks (their jobs go to other workers). */
   close(force?: boolean): Promise<void>;
@@ -81,27 +111,6 @@ interface Running {
   handedBack: boolean;
 }
 
-// One round trip each. They push to the Labs' lists by name (not declared keys), so they
-// need one Redis server, not Redis Cluster.
-/** Pushes the start message to every waiter; returns the waiters (none: every Lab cancelled). */
-const START_SCRIPT = `
-local waiters = redis.call('SMEMBERS', KEYS[1])
-for _, list in ipairs(waiters) do
-  redis.call('RPUSH', list, ARGV[1])
-  redis.call('EXPIRE', list, ARGV[2])
-end
-return waiters`;
-/** Records the outcome, then takes the waiters and pushes it to each. */
-const FINISH_SCRIPT = `
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-local waiters = redis.call('SMEMBERS', KEYS[2])
-redis.call('DEL', KEYS[2])
-for _, list in ipairs(waiters) do
-  redis.call('RPUSH', list, ARGV[1])
-  redis.call('EXPIRE', list, ARGV[3])
-end
-return #waiters`;
-
 const CONTEXTS_KEPT = 4;
 const USAGE_EVERY_MS = 1000;
 const DAY_S = 24 * 3600;
@@ -111,7 +120,19 @@ const DAY_S = 24 * 3600;
  * defined in this process (the `labtech worker` command imports the modules
  * named on its command line); nothing a job says is ever imported.
  *
+ * @param options Where Redis is, which queues to serve and how many tasks to run at once.
+ * @returns The worker; `close()` it to stop.
  * @throws {RunnerError} when Redis cannot be reached.
+ *
+ * @example
+ * ```ts
+ * import { startQueueWorker } from "./worker.ts";
+ * import assert from "node:assert/strict";
+ * await assert.rejects(
+ *   startQueueWorker({ connection: "redis://127.0.0.1:1", concurrency: 1, modules: [] }),
+ *   /Cannot connect to Redis at 127\.0\.0\.1:1/,
+ * );
+ * ```
  */
 export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
