@@ -102,6 +102,8 @@ export interface TaskMonitorInfo {
   rssBytes: number | null;
   /** Number of child processes of its process, or null when unknown. */
   children: number | null;
+  /** The machine running it, for backends that run tasks elsewhere (such as BullMQ workers). */
+  host?: string | null;
 }
 
 /**

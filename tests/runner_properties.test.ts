@@ -18,6 +18,7 @@ import { detectRuntime, MemoryStorage, NullStorage, type Runner, type Task } fro
 import { resolveBackend, type RunnerName } from "../runners/backends.ts";
 import { setLogSink } from "../core/logger.ts";
 import { type Failure, job } from "./fixtures/workers/tasks.ts";
+import { redisServerPath, startPropertyCluster } from "./_redis.ts";
 
 const RUNS = Number(process.env.LABTECH_PBT_RUNS ?? 6);
 const SEED = process.env.LABTECH_PBT_SEED ? Number(process.env.LABTECH_PBT_SEED) : undefined;
@@ -203,13 +204,17 @@ async function warmUp(runner: Runner): Promise<void> {
   assert.equal(runner.pendingTaskCount(), 0);
 }
 
-function failures(backend: RunnerName): Failure[] {
-  if (backend === "spawn" || backend === "fork") return [null, null, "throw", "exit", "kill"];
+function failures(backend: RunnerName | "bullmq"): Failure[] {
+  if (backend === "spawn" || backend === "fork" || backend === "bullmq") {
+    return [null, null, "throw", "exit", "kill"];
+  }
   if (backend === "thread") return [null, null, "throw", "exit"];
   return [null, null, "throw"];
 }
 
-const BACKENDS: RunnerName[] = ["serial", "async", "thread", "spawn", "fork"];
+// BullMQ on a real redis-server and one worker, when redis-server is installed.
+const BACKENDS: Array<RunnerName | "bullmq"> = ["serial", "async", "thread", "spawn", "fork"]
+  .concat(redisServerPath() === null ? [] : ["bullmq"]) as Array<RunnerName | "bullmq">;
 
 describe(`runner invariants on ${detectRuntime()}`, () => {
   for (const backend of BACKENDS) {
@@ -234,6 +239,7 @@ describe(`runner invariants on ${detectRuntime()}`, () => {
           fc.integer({ min: 1, max: 3 }).map((every) => new RemoveResults(every)),
         ];
         stats = { runs: 0, submitted: 0, returned: 0, cancelled: 0 };
+        const cluster = backend === "bullmq" ? await startPropertyCluster() : null;
         const previous = setLogSink(() => {});
         try {
           await fc.assert(
@@ -242,11 +248,13 @@ describe(`runner invariants on ${detectRuntime()}`, () => {
               fc.boolean(),
               fc.boolean(),
               async (cmds, memory, warm) => {
-                const runner = await (await resolveBackend(backend)).buildRunner({
-                  context: { shared: 1 },
-                  storage: memory ? new MemoryStorage() : new NullStorage(),
-                  maxWorkers: 2,
-                });
+                const runner =
+                  await (cluster?.backend ?? await resolveBackend(backend as RunnerName))
+                    .buildRunner({
+                      context: { shared: 1 },
+                      storage: memory ? new MemoryStorage() : new NullStorage(),
+                      maxWorkers: 2,
+                    });
                 const model: Model = {
                   capacity: runner.capacity ?? 2,
                   specs: new Map(),
@@ -275,6 +283,7 @@ describe(`runner invariants on ${detectRuntime()}`, () => {
           );
         } finally {
           setLogSink(previous);
+          await cluster?.stop();
         }
         if (process.env.LABTECH_PBT_STATS) console.log(backend, stats);
       },
