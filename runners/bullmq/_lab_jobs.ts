@@ -5,8 +5,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Queue } from "npm:bullmq@^6.7.0";
+import type { Redis } from "npm:ioredis@^6.0.0";
 import { CacheError, CorruptEntryError, RunnerError } from "../../core/errors.ts";
 import { emitLog } from "../../core/logger.ts";
 import type { Task, TaskResult } from "../../core/task.ts";

@@ -37,7 +37,9 @@ export function bullmqOptionsOf(
   if (section === undefined) return plan;
   const bad = (why: string) => `Cannot run ${taskName} on BullMQ as its runnerOptions ${why}`;
   if (typeof section !== "object" || section === null || Array.isArray(section)) {
-    throw new TypeError(bad(`"bullmq" must be a plain object: received ${String(section)}`));
+    throw new TypeError(
+      bad(`"npm:bullmq@^6.7.0" must be a plain object: received ${String(section)}`),
+    );
   }
   for (const [key, value] of Object.entries(section)) {
     if (key === "queue") {
@@ -57,7 +59,9 @@ export function bullmqOptionsOf(
       plan[key] = value;
     } else {
       throw new TypeError(
-        bad(`"bullmq" has an unknown key: received "${key}" (known: queue, priority, attempts)`),
+        bad(
+          `"npm:bullmq@^6.7.0" has an unknown key: received "${key}" (known: queue, priority, attempts)`,
+        ),
       );
     }
   }

@@ -6,9 +6,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { Packr } from "msgpackr";
-import type { Queue, Worker } from "bullmq";
-import type { Redis, RedisOptions } from "ioredis";
+import { Packr } from "npm:msgpackr@^2.1.4";
+import type { Queue, Worker } from "npm:bullmq@^6.7.0";
+import type { Redis, RedisOptions } from "npm:ioredis@^6.0.0";
 import { RunnerError } from "../../core/errors.ts";
 import type { StorageDescription } from "../../core/storage.ts";
 import type { ErrorData } from "../_protocol.ts";
@@ -181,7 +181,7 @@ let drivers: Promise<Drivers> | null = null;
  * @throws {RunnerError} naming the packages to install when they are missing.
  */
 export function loadDrivers(): Promise<Drivers> {
-  drivers ??= Promise.all([import("bullmq"), import("ioredis")]).then(
+  drivers ??= Promise.all([import("npm:bullmq@^6.7.0"), import("npm:ioredis@^6.0.0")]).then(
     ([bullmq, ioredis]) => ({ Redis: ioredis.Redis, Queue: bullmq.Queue, Worker: bullmq.Worker }),
     (error: Error) => {
       drivers = null;

@@ -5,7 +5,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { Queue } from "bullmq";
+import type { Queue } from "npm:bullmq@^6.7.0";
 import { RunnerError } from "../../core/errors.ts";
 import type { Runner, RunnerBackend, RunnerBuildOptions } from "../../core/runner.ts";
 import {

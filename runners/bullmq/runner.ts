@@ -6,8 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { Buffer } from "node:buffer";
-import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Queue } from "npm:bullmq@^6.7.0";
+import type { Redis } from "npm:ioredis@^6.0.0";
 import { cacheOf } from "../../caches/_default_cache.ts";
 import { CacheError, CorruptEntryError, RunnerError, TaskNotFound } from "../../core/errors.ts";
 import { emitLog } from "../../core/logger.ts";

@@ -8,7 +8,7 @@
 import { Buffer } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { Job, Worker } from "bullmq";
+import type { Job, Worker } from "npm:bullmq@^6.7.0";
 import { cacheOf } from "../../caches/_default_cache.ts";
 import { RunnerError } from "../../core/errors.ts";
 import { emitLog, type LogRecord, setLogSink } from "../../core/logger.ts";
