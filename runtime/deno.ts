@@ -63,8 +63,13 @@ const NO_THREAD_HEAP_LIMIT = "Deno's worker threads take no heap limit (V8 flags
 
 const startThread: WorkerAdapter["startThread"] = (entry, events, limits) => {
   if (limits.maxHeapMb !== null) throw new Error(NO_THREAD_HEAP_LIMIT);
+  // node:worker_threads (which, unlike a Web Worker, stop() can end mid-loop) takes file: and
+  // data: URLs only: an entry imported over http(s) is started through a data: URL importing it.
+  const url = entry.protocol === "file:" || entry.protocol === "data:" ? entry : new URL(
+    `data:text/javascript,${encodeURIComponent(`import ${JSON.stringify(entry.href)};`)}`,
+  );
   // Deno prints these itself, so piping would print them twice.
-  return startNodeThread(entry, events, { maxHeapMb: null, pipeOutput: false });
+  return startNodeThread(url, events, { maxHeapMb: null, pipeOutput: false });
 };
 
 /** A framed channel over a socket; writes are queued so frames never interleave. */

@@ -17,6 +17,14 @@ const openers = new Map<string, StorageOpener>([
   ["null", () => new NullStorage()],
 ]);
 
+// The library's own storages with optional peer dependencies register themselves when imported;
+// their modules are fixed here (never taken from a description), so reopening one needs no import
+// by the user, and a worker never imports a path it was sent.
+const builtIn = new Map<string, () => Promise<unknown>>([
+  ["lmdb", () => import("./lmdb_storage.ts")],
+  ["s3", () => import("./s3_storage.ts")],
+]);
+
 /**
  * Teaches `openStorage` a new kind of description. A module that defines a
  * storage (such as S3Storage) registers its kind when imported, so a worker
@@ -44,7 +52,9 @@ export function registerStorageKind(kind: string, opener: StorageOpener): void {
 }
 
 /**
- * Rebuilds the storage a description came from.
+ * Rebuilds the storage a description came from. The library's own kinds
+ * (`local`, `null`, `lmdb`, `s3`) open without further imports; another kind
+ * needs the module that registered it imported first.
  *
  * @param description What a storage's `describe()` returned.
  * @returns A storage over the same entries.
@@ -62,12 +72,14 @@ export function registerStorageKind(kind: string, opener: StorageOpener): void {
  * ```
  */
 export async function openStorage(description: StorageDescription): Promise<Storage> {
-  const opener = openers.get(description?.kind);
+  const kind = description?.kind;
+  if (!openers.has(kind)) await builtIn.get(kind)?.();
+  const opener = openers.get(kind);
   if (opener === undefined) {
     throw new StorageError(
       `Cannot open a storage of kind ${JSON.stringify(description?.kind)}: no opener is ` +
         `registered for it; import the module that provides that storage first ` +
-        `(known kinds: ${[...openers.keys()].join(", ")})`,
+        `(known kinds: ${[...new Set([...openers.keys(), ...builtIn.keys()])].join(", ")})`,
     );
   }
   return await opener(description);

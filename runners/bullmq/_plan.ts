@@ -38,7 +38,7 @@ export function bullmqOptionsOf(
   const bad = (why: string) => `Cannot run ${taskName} on BullMQ as its runnerOptions ${why}`;
   if (typeof section !== "object" || section === null || Array.isArray(section)) {
     throw new TypeError(
-      bad(`"npm:bullmq@^6.7.0" must be a plain object: received ${String(section)}`),
+      bad(`"bullmq" must be a plain object: received ${String(section)}`),
     );
   }
   for (const [key, value] of Object.entries(section)) {
@@ -60,7 +60,7 @@ export function bullmqOptionsOf(
     } else {
       throw new TypeError(
         bad(
-          `"npm:bullmq@^6.7.0" has an unknown key: received "${key}" (known: queue, priority, attempts)`,
+          `"bullmq" has an unknown key: received "${key}" (known: queue, priority, attempts)`,
         ),
       );
     }
