@@ -68,6 +68,17 @@ export class Slots {
     return slot;
   }
 
+  /**
+   * Kills the task running on `slot` (it comes back failed) and marks the
+   * slot's pool for replacement: a killed child may still look idle to its
+   * pool for a moment, and the next task must not be handed to it.
+   */
+  stopTask(slot: Slot | null): void {
+    if (slot?.runner == null) return;
+    slot.binding = null;
+    void slot.runner.stop();
+  }
+
   /** Gives a slot back. */
   release(slot: Slot): void {
     const next = this.#waiting.shift();

@@ -389,7 +389,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       void redis.scard(keys.waiters(jobId)).then((left) => {
         if (left > 0 || entry.stopped) return;
         entry.stopped = true;
-        void entry.slot?.runner?.stop();
+        slots.stopTask(entry.slot);
       });
     }
   });
@@ -421,7 +421,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       if (force) {
         for (const entry of running.values()) {
           entry.handedBack = true;
-          void entry.slot?.runner?.stop();
+          slots.stopTask(entry.slot);
         }
       }
       // A forced close does not wait for BullMQ (whose close waits for the handed-back jobs);
