@@ -58,7 +58,7 @@ interface DenoApi {
   }) => { spawn(): DenoChild };
 }
 interface WorkerScope {
-  postMessage(message: unknown): void;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
   onmessage: ((event: MessageEvent) => void) | null;
 }
 
@@ -186,7 +186,7 @@ async function connectParent(kind: "thread" | "process"): Promise<ParentChannel>
   if (kind === "thread") {
     const scope = globalThis as unknown as WorkerScope;
     return {
-      send: (message) => scope.postMessage(message),
+      send: (message, transfer) => scope.postMessage(message, transfer ?? []),
       onMessage: (handler) => scope.onmessage = (event) => handler(event.data),
       flush: () => Promise.resolve(),
     };
