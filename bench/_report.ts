@@ -4,6 +4,7 @@
  * @module
  */
 import type { WorkloadResult } from "./run_workload.ts";
+import { renderPeers } from "./_report_peers.ts";
 
 /** Everything one `npm run bench` measured. */
 export interface Report {
@@ -36,7 +37,7 @@ export function median(values: readonly number[] | undefined): number | null {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function fmt(value: number | null | undefined, digits = 3): string {
+export function fmt(value: number | null | undefined, digits = 3): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return "–";
   if (Math.abs(value) >= 100) return value.toFixed(0);
   if (Math.abs(value) >= 10) return value.toFixed(1);
@@ -48,7 +49,7 @@ function perTask(ms: readonly number[] | undefined, n: number): number | null {
   return m === null ? null : m / n;
 }
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   return [
     `| ${header.join(" | ")} |`,
     `|${header.map(() => "---").join("|")}|`,
@@ -441,6 +442,7 @@ export function renderMarkdown(report: Report): { tables: string; svgData: Overh
     out.push(table(["runtime", "off", "on", "on ÷ off"], obsRows));
   }
 
+  out.push(...renderPeers(report.results, check));
   if (checks.length > 0) out.push("\n### Targets\n\n" + checks.join("\n"));
   const notes = [
     ...report.skipped,

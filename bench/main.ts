@@ -36,6 +36,7 @@ const ALL_WORKLOADS = [
   "cpu",
   "bigresult",
   "observe",
+  "peers",
   "peer",
 ] as const;
 const PEER_BACKENDS = ["serial", "thread", "spawn", "fork"];
@@ -62,6 +63,8 @@ const SIZES = {
     bigR: 1,
     observeN: 2000,
     observeR: 8,
+    peersN: 2000,
+    peersR: 6,
     peerTrivialN: 2000, // the same N as ours: Labtech's per-task cost grows with N
     peerR: 2,
     peerFanoutN: 500,
@@ -88,6 +91,8 @@ const SIZES = {
     bigR: 1,
     observeN: 2000,
     observeR: 4,
+    peersN: 2000,
+    peersR: 2,
     peerTrivialN: 100,
     peerR: 1,
     peerFanoutN: 200,
@@ -387,6 +392,11 @@ function main(): void {
           repeats: size.bigR,
         });
       }
+    }
+    const pooled = backends.filter((b) => b !== "serial");
+    if (has("peers") && pooled.length > 0) {
+      // One process, alternating labtech and its peer round by round.
+      run({ workload: "peers", backend: pooled.join(","), n: size.peersN, repeats: size.peersR });
     }
     if (has("observe") && backends.includes("serial")) {
       run({

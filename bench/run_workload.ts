@@ -17,6 +17,7 @@ import type { RunnerName } from "../runners/backends.ts";
 import { loadRuntimeAdapter } from "../runtime/adapter.ts";
 import { detectRuntime } from "../runtime/detect.ts";
 import { fsLimits, ipcRoundTrip, workerRoundTrip } from "./_primitives.ts";
+import { comparePeers } from "./_peers.ts";
 import {
   big,
   BIG_DOUBLES,
@@ -266,7 +267,14 @@ function ipcKind(): string {
     : "Deno.Command pipes";
 }
 
+/** labtech against piscina/tinypool, p-queue and the bare IPC round trip, alternating. */
+async function runPeers(args: WorkloadArgs, out: WorkloadResult): Promise<void> {
+  const backends = args.backend.split(",");
+  out.pairs = await comparePeers(args.n, args.repeats, backends);
+}
+
 const WORKLOADS: Record<string, (args: WorkloadArgs, out: WorkloadResult) => Promise<void>> = {
+  peers: runPeers,
   trivial: runTrivial,
   scale: runTrivial,
   fanout: runFanout,

@@ -107,8 +107,9 @@ export interface TaskMonitorInfo {
 }
 
 /**
- * Runs submitted tasks. The Lab submits no more tasks than the runner can
- * start, so `cancel` takes effect at once.
+ * Runs submitted tasks. The Lab submits no more tasks than `capacity`: what
+ * the runner can start plus, at most, a small bounded queue (one task per
+ * worker), which `cancel` drops at once.
  *
  * @example
  * ```ts
@@ -136,8 +137,12 @@ export interface TaskMonitorInfo {
  */
 export interface Runner {
   /**
-   * Optional: the most tasks this runner starts at once. The Lab submits no
-   * more than this (falling back to `maxWorkers`, then 1).
+   * Optional: the most tasks this runner accepts at once, running or queued.
+   * The Lab submits no more than this (falling back to `maxWorkers`, then 1).
+   * It may exceed what the runner can start by a small bounded queue (one
+   * task per worker, so each worker gets its next task before its current
+   * one ends), provided `cancel()` drops every queued task at once and
+   * `pendingTaskCount()` stays exact.
    */
   readonly capacity?: number;
   /**
@@ -155,7 +160,7 @@ export interface Runner {
    * @returns Each finished task with its result's metadata or its error; never rejects.
    */
   wait(options: { timeoutMs: number | null }): Promise<Array<[Task, ResultMeta | Error]>>;
-  /** Cancels submitted tasks that have not started. */
+  /** Cancels submitted tasks that have not started, queued ones included, at once. */
   cancel(): void;
   /**
    * Terminates running tasks; they come back from `wait` as failed.

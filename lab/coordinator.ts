@@ -205,8 +205,8 @@ export class Coordinator {
     queue.items.push(s);
   }
 
-  // Hands ready tasks to the runner, round-robin over types, never more than
-  // it can start and never more of a type than its maxParallel.
+  // Hands ready tasks to the runner, round-robin over types, never more than its capacity
+  // and never more of a type than its maxParallel.
   #fill(): void {
     let progressed = true;
     while (progressed && this.#inFlight.size < this.#capacity && !this.#stopping) {

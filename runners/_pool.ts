@@ -1,14 +1,17 @@
 /**
  * The runner behind the `thread`, `spawn` and `fork` backends: a pool of
  * workers started lazily up to its size and reused across tasks, one task per
- * worker at a time. What differs between the backends is their
+ * worker at a time plus one sent ahead (pipelined), so a worker starts its
+ * next task without waiting for a round trip. What differs between the backends is their
  * `PoolStrategy`; each worker's state is a `WorkerSlot`; what is sent is
  * encoded in `_task_wire.ts`.
  *
  * Where caching happens is decided here, once, from the storage's
  * `describe()`: a storage that describes itself is reopened in each worker,
- * which loads and saves there; one that does not is loaded and saved on the
- * Lab's side while the task still runs in a worker.
+ * which saves there; one that does not is saved on the Lab's side while the
+ * task still runs in a worker. Cached results are always loaded on the Lab's
+ * side (the result must end up there anyway), so a fully cached run starts no
+ * worker.
  *
  * @module
  */
@@ -18,7 +21,7 @@ import { getTaskResult, type LabContext, type Task, type TaskResult } from "../c
 import type { Storage } from "../core/storage.ts";
 import { loadCachedResult, saveResult } from "./_execute.ts";
 import { fromErrorData, type StorageSpec, type WorkerMessage } from "./_protocol.ts";
-import { workerOptionsOf } from "./_runner_options.ts";
+import { heapLimitOf } from "./_heap_limit.ts";
 import type { TaskMonitorInfo } from "../core/runner.ts";
 import type { RuntimeAdapter } from "../runtime/adapter.ts";
 import { type MonitoredTask, type TaskPlace, UsageMonitor } from "./_monitor.ts";
@@ -51,9 +54,14 @@ interface Running extends Job, MonitoredTask {
 
 type Slot = WorkerSlot<Job>;
 
+/** Tasks a worker holds at once: the one it runs and one sent ahead. */
+const PIPELINE_DEPTH = 2;
+
 /** Runs tasks in a pool of worker threads or subprocesses; see the thread, spawn and fork backends. */
 export class PoolRunner extends RunnerBase {
   readonly capacity: number;
+  /** The most workers. */
+  readonly #size: number;
   readonly #strategy: PoolStrategy;
   readonly #context: LabContext;
   readonly #storage: Storage;
@@ -75,7 +83,8 @@ export class PoolRunner extends RunnerBase {
   /** @param options The backend's strategy, the pool's size, and the Lab's context and storage. */
   constructor(options: PoolOptions) {
     super();
-    this.capacity = options.size;
+    this.capacity = options.size * PIPELINE_DEPTH;
+    this.#size = options.size;
     this.#strategy = options.strategy;
     this.#context = options.context;
     this.#storage = options.storage;
@@ -98,13 +107,13 @@ export class PoolRunner extends RunnerBase {
     if (this.#closed) throw new RunnerError(`Cannot submit ${taskName}: the runner is closed`);
     let heapMb: number | null;
     try {
-      heapMb = this.#heapLimitOf(task, taskName);
+      heapMb = heapLimitOf(this.#strategy, this.#runtime, task, taskName);
     } catch (error) {
       this.outcomes.push([task, error instanceof Error ? error : new Error(String(error))]);
       return;
     }
     const job = { id: this.#nextId++, task, name: taskName, useCache, heapMb };
-    if (useCache && this.#labSaves) {
+    if (useCache && this.#storage.storesNothing !== true) {
       this.#loadHere(job);
       return;
     }
@@ -112,21 +121,7 @@ export class PoolRunner extends RunnerBase {
     this.#schedulePump();
   }
 
-  // The task's runnerOptions for this backend, checked; fails it when the limit cannot be kept.
-  #heapLimitOf(task: Task, taskName: string): number | null {
-    const { kind, worker } = this.#strategy;
-    const { maxHeapMb } = workerOptionsOf(task, kind);
-    if (maxHeapMb === null) return null;
-    const unsupported = this.#runtime.heapLimitUnsupported(worker);
-    if (unsupported !== null) {
-      throw new RunnerError(
-        `Cannot run ${taskName} with ${kind}.maxHeapMb ${maxHeapMb}: ${unsupported}`,
-      );
-    }
-    return maxHeapMb;
-  }
-
-  // A storage workers cannot reopen (MemoryStorage, a custom one): load here, else run there.
+  // Loads here (no worker needed), else runs in a worker.
   #loadHere(job: Job): void {
     const running = this.#track(job, "loading", null);
     loadCachedResult(job.task, this.#storage).then(
@@ -169,16 +164,18 @@ export class PoolRunner extends RunnerBase {
     const waiting: Job[] = [];
     for (const job of queue) {
       if (job.heapMb !== null) {
-        if (this.#slots.size < this.capacity || this.#retireIdle()) this.#startWorker(job);
+        if (this.#slots.size < this.#size || this.#retireIdle()) this.#startWorker(job);
         else waiting.push(job);
         continue;
       }
-      const idle = this.#idleShared();
-      if (idle !== null) this.#dispatch(idle, job);
+      // An idle worker, else one starting or to start, else one to send it ahead to.
+      const slot = this.#idleShared() ??
+        (starting > 0 || this.#slots.size < this.#size ? null : this.#pipelinable());
+      if (slot !== null) this.#dispatch(slot, job);
       else {
         waiting.push(job);
         if (starting > 0) starting--;
-        else if (this.#slots.size < this.capacity) this.#startWorker(null);
+        else if (this.#slots.size < this.#size) this.#startWorker(null);
       }
     }
     this.#queue = [...waiting, ...this.#queue];
@@ -186,6 +183,11 @@ export class PoolRunner extends RunnerBase {
 
   #idleShared(): Slot | null {
     for (const slot of this.#slots) if (slot.idleShared) return slot;
+    return null;
+  }
+
+  #pipelinable(): Slot | null {
+    for (const slot of this.#slots) if (slot.pipelinable) return slot;
     return null;
   }
 
@@ -246,11 +248,17 @@ export class PoolRunner extends RunnerBase {
       case "result":
       case "error": {
         const running = this.#running.get(message.id);
-        if (running === undefined || running.slot !== slot) return; // stopped meanwhile
-        slot.job = null;
+        const now = slot.finished(message.id);
+        if (now === undefined) return; // cancelled or stopped meanwhile
+        const promoted = now === null ? undefined : this.#running.get(now.id);
+        if (promoted !== undefined) promoted.start = new Date();
+        if (running === undefined || running.slot !== slot) {
+          this.#pump();
+          return;
+        }
         if (slot.heapMb !== null) this.#retire(slot); // a dedicated worker serves one task
         if (message.kind === "error") {
-          // After a failure the worker forgets the tasks it held, so both sides start afresh.
+          // A failed rebuild may have left tasks unheld: resend them from now on.
           slot.known.clear();
           this.#fail(running, fromErrorData(message.error));
         } else this.#complete(running, { value: message.value, meta: message.meta });
@@ -272,6 +280,11 @@ export class PoolRunner extends RunnerBase {
     this.#slots.delete(slot);
     const running = slot.job === null ? undefined : this.#running.get(slot.job.id);
     slot.job = null;
+    const next = slot.dropNext(); // sent ahead, never started: runs on another worker
+    if (next !== null && this.#running.delete(next.id) && !this.#closed) {
+      const { id, task, name, useCache, heapMb } = next;
+      this.#queue.unshift({ id, task, name, useCache, heapMb });
+    }
     const where = this.#strategy.label;
     const why = slot.exitReason(reason);
     if (slot.reserved !== null && !this.#closed) {
@@ -352,6 +365,10 @@ export class PoolRunner extends RunnerBase {
   /** Cancels the submitted tasks that have not started, ending workers started for them. */
   cancel(): void {
     this.#queue = [];
+    for (const slot of this.#slots) {
+      const next = slot.dropNext(true);
+      if (next !== null) this.#running.delete(next.id); // a late result of it is ignored
+    }
     for (const slot of [...this.#slots]) {
       if (slot.reserved === null) continue;
       slot.reserved = null;
@@ -425,6 +442,7 @@ export class PoolRunner extends RunnerBase {
         threadId: handle?.threadId ?? null,
       };
     };
-    return this.#monitor.infos(this.#running.values(), placeOf, "lastLook");
+    const started = [...this.#running.values()].filter((r) => r.slot?.next?.id !== r.id);
+    return this.#monitor.infos(started, placeOf, "lastLook");
   }
 }

@@ -46,8 +46,14 @@ export interface RunMessage {
   context: LabContext | null;
 }
 
+/** Main → worker: drop a run message sent ahead (pipelined) that has not started. */
+export interface CancelMessage {
+  kind: "cancel";
+  id: number;
+}
+
 /** A message the main side sends. */
-export type MainMessage = StartupMessage | RunMessage;
+export type MainMessage = StartupMessage | RunMessage | CancelMessage;
 
 /** An error as data: enough to rebuild a readable error on the other side. */
 export interface ErrorData {

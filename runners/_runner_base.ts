@@ -16,7 +16,7 @@ export abstract class RunnerBase implements Runner {
   /** Results of the tasks that succeeded, until `removeResults`. */
   protected readonly results: Results = new Results();
 
-  /** The most tasks this runner starts at once. */
+  /** The most tasks this runner accepts at once, running or queued. */
   abstract readonly capacity: number;
 
   /**

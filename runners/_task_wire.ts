@@ -128,7 +128,7 @@ function unknownTasks(task: Task, known: Set<string>): Array<[string, string]> {
 /**
  * The worker's side: imports the modules a run message names and rebuilds its
  * task, holding every task it rebuilt (by cache key) so later messages refer
- * to them. After a failure it forgets them, as the pool forgets what it sent.
+ * to them. The pool resends tasks after a failure, and a resent task replaces the held one.
  */
 export class TaskRebuilder {
   readonly #imported = new Map<string, Promise<unknown>>();

@@ -16,6 +16,7 @@ import { loadOrRun } from "./_execute.ts";
 import { type MainMessage, type RunMessage, toErrorData, type WorkerMessage } from "./_protocol.ts";
 import { checkResultCrossing } from "./_result_crossing.ts";
 import { TaskRebuilder } from "./_task_wire.ts";
+import { buffersIn, transferablesOf } from "./_transfer.ts";
 import { setWorkerState } from "../core/_worker_guard.ts";
 import { loadRuntimeAdapter, type ParentChannel } from "../runtime/adapter.ts";
 
@@ -23,7 +24,8 @@ import { loadRuntimeAdapter, type ParentChannel } from "../runtime/adapter.ts";
 export async function serveWorker(kind: "thread" | "process"): Promise<void> {
   const runtime = await loadRuntimeAdapter();
   const channel: ParentChannel = await runtime.connectParent(kind);
-  const send = (message: WorkerMessage) => channel.send(message);
+  const send = (message: WorkerMessage, transfer?: ArrayBuffer[]) =>
+    channel.send(message, transfer);
   // The Lab decides what an interrupt means; subprocesses share its terminal.
   if (kind === "process") runtime.onInterrupt(() => {});
   runtime.onExitCall((code) => send({ kind: "exiting", code }));
@@ -31,6 +33,8 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
   setLogSink((record) => send({ kind: "log", record }));
   captureConsole((level, message) => send({ kind: "log", record: { level, source, message } }));
   let context: LabContext = {};
+  // A thread moves its results' buffers to the Lab (it has cached them), never its context's.
+  let keep = new Set<ArrayBuffer>();
   // Until the startup message says where: nothing is cached before it arrives.
   let storage: Promise<Storage> = Promise.resolve(new NullStorage());
   const signal = new AbortController().signal;
@@ -56,7 +60,8 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
       // A value that would arrive changed fails here, where its task can still be named.
       checkResultCrossing(result.value, message.taskName);
       try {
-        send({ kind: "result", id, value: result.value, meta: result.meta });
+        const transfer = kind === "thread" ? transferablesOf(result.value, keep) : undefined;
+        send({ kind: "result", id, value: result.value, meta: result.meta }, transfer);
       } catch (error) {
         throw new RunnerError(
           `Cannot send the result of ${message.taskName} back from its worker: ${
@@ -66,7 +71,7 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
         );
       }
     } catch (error) {
-      tasks.forget();
+      // The pool resends what it sent before; a run sent ahead may refer to what this one held.
       send({ kind: "error", id, error: toErrorData(error) });
     } finally {
       setWorkerState({ state: "idle" });
@@ -75,13 +80,19 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
     }
   };
 
+  // One task at a time, in order: the pool sends the next one ahead, and may cancel it.
+  let last: Promise<void> = Promise.resolve();
+  const cancelled = new Set<number>();
   channel.onMessage((raw) => {
     const message = raw as MainMessage;
     if (message.kind === "startup") {
       if (message.context !== null) context = message.context;
+      if (kind === "thread") keep = buffersIn(context);
       storage = openStorage(message.storage);
       storage.catch(() => {}); // a storage that cannot be reopened fails each task instead
-    } else if (message.kind === "run") void run(message);
+    } else if (message.kind === "run") {
+      last = last.then(() => cancelled.delete(message.id) ? undefined : run(message));
+    } else if (message.kind === "cancel") cancelled.add(message.id);
   });
   setWorkerState({ state: "idle" });
   send({ kind: "ready" });

@@ -7,6 +7,7 @@
 import { emitLog } from "../core/logger.ts";
 import { OUT_OF_MEMORY, type RuntimeAdapter, type WorkerHandle } from "../runtime/adapter.ts";
 import type { PoolStrategy } from "./_pool_strategy.ts";
+import type { CancelMessage } from "./_protocol.ts";
 
 // What V8 (Node, Deno) writes to stderr as it dies of an exhausted heap.
 const OOM_LINE = /Reached heap limit|JavaScript heap out of memory|Fatal JavaScript out of memory/;
@@ -20,7 +21,7 @@ export interface SlotEvents {
 }
 
 /** A pool's per-worker state; `J` is the pool's record of a task. */
-export class WorkerSlot<J extends { name: string }> {
+export class WorkerSlot<J extends { id: number; name: string }> {
   /** The worker, once it has started. */
   handle: WorkerHandle | null = null;
   /** Settles once the worker has started (or failed to). */
@@ -29,6 +30,8 @@ export class WorkerSlot<J extends { name: string }> {
   ready = false;
   /** The task it runs, or null when idle. */
   job: J | null = null;
+  /** The task sent to run after `job` (pipelining), or null; never set while `job` is null. */
+  next: J | null = null;
   /** The task it was started for (a dedicated worker), until it is ready. */
   reserved: J | null;
   /** The heap limit of a dedicated worker (one task, then ended), or null for a shared one. */
@@ -55,6 +58,25 @@ export class WorkerSlot<J extends { name: string }> {
   /** True for a shared worker that is ready and runs nothing. */
   get idleShared(): boolean {
     return this.ready && this.job === null && this.heapMb === null;
+  }
+
+  /** True for a shared worker that runs a task and has no next one yet. */
+  get pipelinable(): boolean {
+    return this.ready && this.job !== null && this.next === null && this.heapMb === null;
+  }
+
+  /**
+   * The task `id` finished: the next one (if any) becomes the running one.
+   *
+   * @param id The finished task's id.
+   * @returns The task that now runs, or undefined when `id` is not the running task.
+   */
+  finished(id: number): J | null | undefined {
+    if (this.job?.id !== id) return undefined;
+    this.job = this.next;
+    this.next = null;
+    if (this.job !== null) this.#lastName = this.job.name;
+    return this.job;
   }
 
   /** True for a shared worker still starting, which will take a task when ready. */
@@ -95,22 +117,44 @@ export class WorkerSlot<J extends { name: string }> {
   }
 
   /**
-   * Gives it a task to run.
+   * Gives it a task to run, at once when idle, else after its current one.
    *
    * @param job The task's record.
    * @param message The run message.
-   * @throws whatever sending throws (a value that cannot be cloned); the slot is then idle.
+   * @throws whatever sending throws (a value that cannot be cloned); the slot is then as before.
    */
   send(job: J, message: unknown): void {
-    this.job = job;
-    this.#lastName = job.name;
+    const queued = this.job !== null;
+    if (queued) this.next = job;
+    else {
+      this.job = job;
+      this.#lastName = job.name;
+    }
     try {
       this.handle!.send(message);
     } catch (error) {
-      this.job = null;
+      if (queued) this.next = null;
+      else this.job = null;
       this.known.clear();
       throw error;
     }
+  }
+
+  /**
+   * Forgets the task sent ahead, if any; with `cancel`, tells the worker to
+   * skip it (it may have started it already: then its result is ignored).
+   *
+   * @param cancel Whether to tell the worker.
+   * @returns The task it forgot, or null.
+   */
+  dropNext(cancel = false): J | null {
+    const next = this.next;
+    this.next = null;
+    if (next === null || !cancel || this.gone) return next;
+    try {
+      this.handle?.send({ kind: "cancel", id: next.id } satisfies CancelMessage);
+    } catch { /* a worker that cannot be reached runs nothing more */ }
+    return next;
   }
 
   /**

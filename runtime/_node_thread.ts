@@ -126,7 +126,7 @@ export function connectNodeThread(): ParentChannel {
   const port = parentPort;
   if (port === null) throw new Error("Cannot connect to the parent: this is not a worker thread");
   return {
-    send: (message) => port.postMessage(message),
+    send: (message, transfer) => port.postMessage(message, transfer ?? []),
     onMessage: (handler) => void port.on("message", handler),
     flush: () => Promise.resolve(),
   };

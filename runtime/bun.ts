@@ -30,7 +30,7 @@ interface BunApi {
   }): BunSubprocess;
 }
 interface WorkerScope {
-  postMessage(message: unknown): void;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
   onmessage: ((event: MessageEvent) => void) | null;
 }
 
@@ -108,7 +108,7 @@ const connectParent: WorkerAdapter["connectParent"] = (kind) => {
   if (kind === "thread") {
     const scope = globalThis as unknown as WorkerScope;
     return Promise.resolve({
-      send: (message) => scope.postMessage(message),
+      send: (message, transfer) => scope.postMessage(message, transfer ?? []),
       onMessage: (handler) => scope.onmessage = (event) => handler(event.data),
       flush: () => Promise.resolve(),
     });

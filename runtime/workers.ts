@@ -105,8 +105,12 @@ export interface WorkerHandle {
  * ```
  */
 export interface ParentChannel {
-  /** Sends a protocol message to the parent. */
-  send(message: unknown): void;
+  /**
+   * Sends a protocol message to the parent. From a thread, the buffers in
+   * `transfer` move instead of being copied (they are detached here);
+   * subprocesses copy anyway and ignore it.
+   */
+  send(message: unknown, transfer?: ArrayBuffer[]): void;
   /** Receives the parent's messages. */
   onMessage(handler: (message: unknown) => void): void;
   /** Sends `message` and waits until it has left this process (before exiting). */

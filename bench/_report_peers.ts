@@ -1,0 +1,48 @@
+/**
+ * The "peers" section of the benchmark report: labtech's worker backends
+ * against what a JavaScript user would pick instead, measured side by side
+ * in one process (see `_peers.ts`).
+ *
+ * @module
+ */
+import { fmt, median, table } from "./_report.ts";
+import type { PeerPair } from "./_peers.ts";
+import type { WorkloadResult } from "./run_workload.ts";
+
+/** The most ours ÷ peer may be, per backend. */
+const TARGETS: Record<string, number> = { thread: 1.2, async: 1.2, spawn: 1.5, fork: 1.5 };
+
+/**
+ * The section's lines, and a target check per backend and runtime.
+ *
+ * @param results Every workload result of the run.
+ * @param check Records a target as met or not.
+ * @returns The Markdown lines, or none when no peers ran.
+ */
+export function renderPeers(
+  results: readonly WorkloadResult[],
+  check: (ok: boolean | null, text: string) => void,
+): string[] {
+  const rows: string[][] = [];
+  let n = 0;
+  for (const r of results) {
+    if (r.workload !== "peers" || r.error) continue;
+    n = r.n;
+    for (const p of (r.pairs ?? []) as PeerPair[]) {
+      const ours = median(p.ours_ms), peer = median(p.peer_ms);
+      const ratio = ours !== null && peer !== null && peer > 0 ? ours / peer : null;
+      const target = TARGETS[p.ours] ?? 1.2;
+      rows.push([r.runtime, p.ours, p.peer, fmt(ours, 4), fmt(peer, 4), fmt(ratio, 3)]);
+      if (p.error) rows.at(-1)![5] = `error: ${p.error.split("\n")[0]}`;
+      check(
+        ratio === null ? null : ratio <= target,
+        `peers/${r.runtime} ${p.ours} ÷ ${p.peer} ≤ ${target}: ${fmt(ratio, 3)}`,
+      );
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    `\n### Peers: ${n} trivial tasks, 2 workers, \`storage: null\`, alternating A/B rounds (ms per task)\n`,
+    table(["runtime", "labtech", "peer", "labtech", "peer", "labtech ÷ peer"], rows),
+  ];
+}
