@@ -1,7 +1,8 @@
 /**
  * The benchmark suite: `npm run bench` =
  * `deno run -A bench/main.ts [--runtime deno|bun|node|all] [--quick]
- *   [--backends serial,async,thread,spawn,fork] [--workloads trivial,scale,...] [--no-peer]
+ *   [--backends serial,async,thread,spawn,fork] [--workloads trivial,scale,...,disk,cluster]
+ *   [--no-peer]
  *   [--tmpdir DIR]` (`--tmpdir`: where workloads make their storage, e.g. `/dev/shm`; default the
  *   system temp directory).
  *
@@ -21,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import type { WorkloadResult } from "./run_workload.ts";
 import { renderSvg } from "./_svg.ts";
 import { renderMarkdown, type Report } from "./_report.ts";
+import { clusterSection, diskSection, type ScriptSection } from "./_script_workloads.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -37,6 +39,8 @@ const ALL_WORKLOADS = [
   "bigresult",
   "observe",
   "peers",
+  "disk",
+  "cluster",
   "peer",
 ] as const;
 const PEER_BACKENDS = ["serial", "thread", "spawn", "fork"];
@@ -431,13 +435,31 @@ function main(): void {
     }
   }
 
+  // Scripts that measure several runtimes or servers side by side on their own.
+  const sections: ScriptSection[] = [];
+  if (has("disk")) {
+    log("== disk: entries on the ordinary disk, every runtime side by side");
+    const dir = options.tmpdir ?? tmpdir();
+    sections.push(diskSection(ROOT, { bin: BIN, n: size.trivialN, rounds: size.trivialR, dir }));
+  }
+  if (has("cluster")) {
+    for (const runtime of options.runtimes) {
+      if (runtime === "node") continue; // workers run the TypeScript sources: Deno and Bun
+      log(`== cluster on ${runtime}`);
+      sections.push(clusterSection(ROOT, { bin: BIN, runtime, quick: options.quick }));
+    }
+  }
+
   report.totalSeconds = (performance.now() - started) / 1000;
   mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
   writeFileSync(
     join(ROOT, "bench", "results", "latest.json"),
     JSON.stringify(report, null, 2) + "\n",
   );
-  const { tables, svgData } = renderMarkdown(report);
+  const rendered = renderMarkdown(report);
+  const { svgData } = rendered;
+  const tables = [rendered.tables, ...sections.map((s) => `### ${s.title}\n\n${s.markdown}\n`)]
+    .join("\n");
   process.stdout.write(tables + "\n");
   mkdirSync(join(ROOT, "docs"), { recursive: true });
   writeFileSync(join(ROOT, "docs", "bench_overhead.svg"), renderSvg(svgData, report));

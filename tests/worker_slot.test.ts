@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { WorkerSlot } from "../runners/_worker_slot.ts";
 
 test("a worker thread that cannot load a .ts entry says why and what to do", () => {
-  const slot = new WorkerSlot<{ name: string }>(null, null);
+  const slot = new WorkerSlot<{ id: number; name: string }>(null, null);
   const reason = 'it failed: Unknown file extension ".ts" for /lab/runners/_thread_entry.ts';
   const said = slot.exitReason(reason);
   assert.ok(said.startsWith(`${reason}; Node cannot load the TypeScript worker entry`), said);
