@@ -14,7 +14,8 @@ test(`a task type beside an unguarded Lab fails the run once on ${detectRuntime(
   const tasks = [1, 2, 3, 4, 5, 6].map((x) => besideUnguarded({ x }));
   const { error, logs } = await captureFailure(() => lab.runTasks(tasks, { progress: false }));
   assert.ok(error instanceof LabError);
-  assert.ok(error.failed >= 1 && error.failed <= 2, `${error.failed} failed`);
+  // Only tasks already handed to the pool can fail: 2 workers, each running one and holding one.
+  assert.ok(error.failed >= 1 && error.failed <= 4, `${error.failed} failed`);
   assert.equal(error.failed + error.skipped, 6);
   assert.ok(error.causes[0]![1].cause instanceof LabError, "the worker's LabError keeps its class");
   const said = logs.filter((r) => r.level === "error" && /Cannot create a Lab/.test(r.message));
