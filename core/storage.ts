@@ -99,3 +99,21 @@ export function validateName(what: "key" | "filename", value: string): void {
     );
   }
 }
+
+/**
+ * True when `key` is a valid storage key (see {@linkcode validateName}): for
+ * storages that list what they hold and skip anything else.
+ *
+ * @param key A name found in the storage.
+ * @returns Whether it can be an entry's key.
+ * @example
+ * ```ts
+ * import { isValidKey } from "./storage.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(isValidKey("Fit__abc"), true);
+ * assert.equal(isValidKey(".tmp-1"), false);
+ * ```
+ */
+export function isValidKey(key: string): boolean {
+  return typeof key === "string" && SAFE_NAME.test(key);
+}

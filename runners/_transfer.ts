@@ -34,27 +34,8 @@ export function transferablesOf(
   keep: ReadonlySet<ArrayBuffer> = new Set(),
 ): ArrayBuffer[] {
   const found = new Set<ArrayBuffer>();
-  const seen = new Set<object>();
-  const stack: unknown[] = [value];
-  let visits = 0;
-  while (stack.length > 0) {
-    const current = stack.pop();
-    if (typeof current !== "object" || current === null || seen.has(current)) continue;
-    if (++visits > MAX_VISITS) return [...found];
-    seen.add(current);
-    if (current instanceof ArrayBuffer) {
-      if (!keep.has(current) && current.byteLength > 0) found.add(current);
-    } else if (ArrayBuffer.isView(current)) {
-      const buffer = current.buffer;
-      const whole = current.byteOffset === 0 && current.byteLength === buffer.byteLength;
-      if (whole && buffer instanceof ArrayBuffer) stack.push(buffer);
-    } else if (current instanceof Map) {
-      for (const [k, v] of current) stack.push(k, v);
-    } else if (current instanceof Set || Array.isArray(current)) {
-      for (const v of current) stack.push(v);
-    } else if (Object.getPrototypeOf(current) === Object.prototype) {
-      for (const v of Object.values(current)) stack.push(v);
-    }
+  for (const [buffer, whole] of reachableBuffers(value)) {
+    if (whole && !keep.has(buffer) && buffer.byteLength > 0) found.add(buffer);
   }
   return [...found];
 }
@@ -73,17 +54,26 @@ export function transferablesOf(
  * ```
  */
 export function buffersIn(value: unknown): Set<ArrayBuffer> {
-  const out = new Set<ArrayBuffer>();
+  return new Set([...reachableBuffers(value)].map(([buffer]) => buffer));
+}
+
+// Each ArrayBuffer in `value` (not SharedArrayBuffers: those are shared, never moved), with
+// whether it is reached whole (itself, or a view covering all of it); objects, arrays, Maps and
+// Sets are walked without recursion, each once, up to MAX_VISITS of them.
+function* reachableBuffers(value: unknown): Generator<[ArrayBuffer, boolean]> {
   const seen = new Set<object>();
   const stack: unknown[] = [value];
   let visits = 0;
-  while (stack.length > 0 && visits++ < MAX_VISITS) {
+  while (stack.length > 0) {
     const current = stack.pop();
     if (typeof current !== "object" || current === null || seen.has(current)) continue;
+    if (++visits > MAX_VISITS) return;
     seen.add(current);
-    if (current instanceof ArrayBuffer) out.add(current);
+    if (current instanceof ArrayBuffer) yield [current, true];
     else if (ArrayBuffer.isView(current)) {
-      if (current.buffer instanceof ArrayBuffer) out.add(current.buffer);
+      const buffer = current.buffer;
+      const whole = current.byteOffset === 0 && current.byteLength === buffer.byteLength;
+      if (buffer instanceof ArrayBuffer) yield [buffer, whole];
     } else if (current instanceof Map) {
       for (const [k, v] of current) stack.push(k, v);
     } else if (current instanceof Set || Array.isArray(current)) {
@@ -92,5 +82,4 @@ export function buffersIn(value: unknown): Set<ArrayBuffer> {
       for (const v of Object.values(current)) stack.push(v);
     }
   }
-  return out;
 }

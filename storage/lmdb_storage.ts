@@ -8,7 +8,12 @@ import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { RootDatabase } from "npm:lmdb@^3.5.6";
 import { StorageError, TaskNotFound } from "../core/errors.ts";
-import { type Storage, type StorageDescription, validateName } from "../core/storage.ts";
+import {
+  isValidKey,
+  type Storage,
+  type StorageDescription,
+  validateName,
+} from "../core/storage.ts";
 import { encodeEntry, fileOfEntry, withFile } from "./_entry_record.ts";
 import { registerStorageKind } from "./open.ts";
 
@@ -294,15 +299,6 @@ export class LmdbStorage implements Storage {
       if (error instanceof StorageError) throw error;
       throw new StorageError(`Cannot ${what} ${this.path}: ${reasonOf(error)}`, { cause: error });
     }
-  }
-}
-
-function isValidKey(name: string): boolean {
-  try {
-    validateName("key", name);
-    return true;
-  } catch {
-    return false;
   }
 }
 

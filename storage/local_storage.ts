@@ -20,7 +20,12 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { StorageError, TaskNotFound } from "../core/errors.ts";
-import { type Storage, type StorageDescription, validateName } from "../core/storage.ts";
+import {
+  isValidKey,
+  type Storage,
+  type StorageDescription,
+  validateName,
+} from "../core/storage.ts";
 import { isStale, ownPid, TEMP_PREFIX, tempName } from "./_temp_names.ts";
 
 // Links are never followed: an entry must not read or list anything outside the directory.
@@ -319,14 +324,5 @@ export class LocalStorage implements Storage {
         cause: error,
       });
     }
-  }
-}
-
-function isValidKey(name: string): boolean {
-  try {
-    validateName("key", name);
-    return true;
-  } catch {
-    return false;
   }
 }
