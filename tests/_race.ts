@@ -11,6 +11,7 @@ export function runFixture(
   name: string,
   args: string[],
   onReady?: (child: ReturnType<typeof spawn>) => void,
+  errors?: string[],
 ): Promise<string> {
   const script = fileURLToPath(new URL(`./fixtures/storage/${name}${ext}`, import.meta.url));
   const prefix = detectRuntime() === "deno" ? ["run", "-A", script] : [script];
@@ -31,8 +32,10 @@ export function runFixture(
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code) => {
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${name} exited with ${code}:\n${stdout}\n${stderr}`));
+      if (code === 0) {
+        if (stderr !== "") errors?.push(stderr);
+        resolve(stdout);
+      } else reject(new Error(`${name} exited with ${code}:\n${stdout}\n${stderr}`));
     });
   });
 }
@@ -47,9 +50,15 @@ export async function race(kind: "local" | "lmdb", path: string, n: number): Pro
     waiting.push(child);
     if (waiting.length === 2) { for (const c of waiting) c.stdin!.end("go\n"); }
   };
+  const errors: string[] = [];
   const outputs = await Promise.all([
-    runFixture("race", [kind, path, String(n)], fire),
-    runFixture("race", [kind, path, String(n)], fire),
+    runFixture("race", [kind, path, String(n)], fire, errors),
+    runFixture("race", [kind, path, String(n)], fire, errors),
   ]);
-  return outputs.map((out) => JSON.parse(out.trim().split("\n").at(-1)!).failed);
+  const failed = outputs.map((out) => JSON.parse(out.trim().split("\n").at(-1)!).failed as number);
+  // A racer that lost tasks says why on stderr: show it beside the counts.
+  if (failed.some((count) => count !== 0)) {
+    console.error(`race: failed ${JSON.stringify(failed)}:\n${errors.join("\n").slice(0, 4000)}`);
+  }
+  return failed;
 }
