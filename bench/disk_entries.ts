@@ -22,18 +22,11 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import {
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
+import { diskBytes } from "./_disk_bytes.ts";
 import { fileURLToPath } from "node:url";
 import { Lab, LocalStorage, type Storage } from "../mod.ts";
 import { LmdbStorage } from "../lmdb.ts";
@@ -54,16 +47,6 @@ function flag(name: string, fallback: string): string {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/** Bytes allocated under `path`, links not followed (what `du` reports). */
-function diskBytes(path: string): number {
-  const stat = lstatSync(path);
-  let sum = stat.blocks * 512;
-  if (stat.isDirectory()) {
-    for (const name of readdirSync(path)) sum += diskBytes(join(path, name));
-  }
-  return sum;
-}
 
 /** The bare entry write, as `fsLimits` in _primitives.ts does it, of entries `from`..`to` in `dir`. */
 function bareWrite(dir: string, from: number, to: number, files: Map<string, Uint8Array>): void {

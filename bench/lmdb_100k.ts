@@ -11,10 +11,11 @@
  *
  * @module
  */
-import { lstatSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
+import { diskBytes } from "./_disk_bytes.ts";
 import { Lab, LocalStorage, type Storage } from "../mod.ts";
 import { LmdbStorage } from "../lmdb.ts";
 import { trivial } from "./_tasks.ts";
@@ -22,16 +23,6 @@ import { trivial } from "./_tasks.ts";
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : fallback;
-}
-
-/** Bytes allocated under `path`, links not followed (what `du` reports). */
-function diskBytes(path: string): number {
-  const stat = lstatSync(path);
-  let sum = stat.blocks * 512;
-  if (stat.isDirectory()) {
-    for (const name of readdirSync(path)) sum += diskBytes(join(path, name));
-  }
-  return sum;
 }
 
 async function fill(storage: Storage, n: number): Promise<number> {
