@@ -18,16 +18,46 @@ export { type EntryMetadata, METADATA_FILE } from "./_metadata.ts";
 
 const encoder = new TextEncoder();
 
+/** A data file as a small header then the raw bytes of a typed array. */
+export interface RawEncoding {
+  /** The format's header. */
+  readonly head: Uint8Array;
+  /** The typed array's bytes, viewed where they are. */
+  readonly body: Uint8Array;
+}
+
+const joined = (parts: readonly Uint8Array[]): Uint8Array => {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+};
+
 /** A cache that stores `metadata.json` and one data file in its own format. */
 export abstract class FileCache implements Cache {
   /** Format name written to metadata, with a version: `structured/1`. */
   protected abstract readonly format: string;
   /** Name of the data file. */
   protected abstract readonly dataFile: string;
-  /** Encodes a result value; throws CacheError for values the format cannot hold. */
-  protected abstract encode(value: unknown, task: Task): Uint8Array;
+  /**
+   * Encodes a result value; throws CacheError for values the format cannot
+   * hold. May return the data file as parts, a header and the raw bytes of a
+   * typed array (the value's own, not copied), with where those bytes start.
+   */
+  protected abstract encode(value: unknown, task: Task): Uint8Array | RawEncoding;
   /** Decodes a result value. */
   protected abstract decode(data: Uint8Array): unknown;
+  /**
+   * Decodes a data file read as a header and raw bytes (see `RawEncoding`),
+   * or returns undefined when the header is not what `rawDataAt` promised.
+   */
+  protected decodeRaw(_head: Uint8Array, _body: Uint8Array): unknown {
+    return undefined;
+  }
 
   cacheKey(task: Task): string {
     return task.cacheKey;
@@ -39,7 +69,9 @@ export abstract class FileCache implements Cache {
 
   async save(storage: Storage, task: Task, result: TaskResult<unknown>): Promise<void> {
     // Encode first: a value the format cannot hold must leave nothing behind.
-    const data = this.encode(result.value, task);
+    const encoded = this.encode(result.value, task);
+    const raw = encoded instanceof Uint8Array ? null : encoded;
+    const parts = raw === null ? [encoded as Uint8Array] : [raw.head, raw.body];
     const metadata = `{"labtechVersion":${JSON.stringify(VERSION)},"cacheFormat":${
       JSON.stringify(this.format)
     },"cacheKey":${JSON.stringify(task.cacheKey)},"dataFile":${
@@ -48,17 +80,25 @@ export abstract class FileCache implements Cache {
       JSON.stringify(result.meta.start?.toISOString() ?? null)
     },"durationMs":${JSON.stringify(result.meta.durationMs)},"runtime":${
       JSON.stringify(detectRuntime())
-    }}`;
-    const files = new Map([[this.dataFile, data], [METADATA_FILE, encoder.encode(metadata)]]);
-    if (storage.writeEntry !== undefined) {
-      await storage.writeEntry(task.cacheKey, files);
+    }${raw === null ? "" : `,"rawDataAt":${raw.head.byteLength}`}}`;
+    const meta = encoder.encode(metadata);
+    if (storage.writeEntryParts !== undefined) {
+      await storage.writeEntryParts(
+        task.cacheKey,
+        new Map([[this.dataFile, parts], [METADATA_FILE, [meta]]]),
+      );
+    } else if (storage.writeEntry !== undefined) {
+      await storage.writeEntry(
+        task.cacheKey,
+        new Map([[this.dataFile, joined(parts)], [METADATA_FILE, meta]]),
+      );
     } else {
       // Without atomic entries, un-publish any old entry and write metadata last.
       await storage.delete(task.cacheKey);
-      await storage.write(task.cacheKey, this.dataFile, data);
-      await storage.write(task.cacheKey, METADATA_FILE, files.get(METADATA_FILE)!);
+      await storage.write(task.cacheKey, this.dataFile, joined(parts));
+      await storage.write(task.cacheKey, METADATA_FILE, meta);
     }
-    this.written(data, storage);
+    if (raw === null) this.written(encoded as Uint8Array, storage);
   }
 
   /** Called once `data` (from `encode`) has been written to `storage`. */
@@ -103,10 +143,28 @@ export abstract class FileCache implements Cache {
 
   async loadResultWithMeta(storage: Storage, task: Task): Promise<TaskResult<unknown>> {
     const metadata = await this.readMetadata(storage, task.cacheKey);
-    const data = await storage.read(task.cacheKey, metadata.dataFile ?? this.dataFile);
+    const file = metadata.dataFile ?? this.dataFile;
+    const at = metadata.rawDataAt;
+    let parts: Uint8Array[];
+    if (storage.readInto !== undefined && Number.isSafeInteger(at) && at! > 0 && at! < 64) {
+      // Read the raw bytes into an array of their own, which the value then views.
+      await storage.readInto(
+        task.cacheKey,
+        file,
+        (size) =>
+          parts = size <= at! ? [new Uint8Array(size)] : [
+            new Uint8Array(at!),
+            new Uint8Array(size - at!),
+          ],
+      );
+    } else {
+      parts = [await storage.read(task.cacheKey, file)];
+    }
     let value: unknown;
     try {
-      value = this.decode(data);
+      value = parts!.length === 2 ? this.decodeRaw(parts![0]!, parts![1]!) : undefined;
+      // A header other than promised (a corrupt or foreign file) decodes the usual way.
+      if (value === undefined) value = this.decode(joined(parts!));
     } catch (error) {
       throw new CacheError(`Cannot decode the cached result of ${task}: the data file is corrupt`, {
         cause: error,

@@ -29,6 +29,12 @@ export interface EntryMetadata {
   durationMs: number | null;
   /** The runtime that produced it. */
   runtime: string;
+  /**
+   * Set when the data file holds one typed array: where its raw bytes start,
+   * after the format's header, so a reader may load them straight into the
+   * array. Absent in entries of other values and of older versions.
+   */
+  rawDataAt?: number;
 }
 
 const decoder = new TextDecoder();

@@ -9,7 +9,7 @@ import { CacheError } from "../core/errors.ts";
 import type { Task } from "../core/task.ts";
 import type { Storage } from "../core/storage.ts";
 import { checkEncodable } from "./_encodable.ts";
-import { FileCache } from "./_file_cache.ts";
+import { FileCache, type RawEncoding } from "./_file_cache.ts";
 
 // Records keep plain objects apart from Maps; structuredClone adds Set, Date,
 // RegExp, typed arrays and shared references; int64AsType keeps bigints bigints.
@@ -22,8 +22,61 @@ const PACKR_OPTIONS = {
 
 /** Size of a new pack buffer; msgpackr grows it as a result needs. */
 const NEW_BUFFER_BYTES = 8192;
-/** Pack buffers kept for reuse: a large result's buffer would otherwise be garbage per save. */
+/** Pack buffers kept for reuse: a small result's buffer would otherwise be garbage per save. */
 const SPARE_BUFFERS = 2;
+/** A larger pack buffer is not kept: holding it would cost more memory than it saves time. */
+const MAX_SPARE_BYTES = 1 << 20;
+/** A typed array this large is written from where it lives, after a header of its own. */
+const RAW_MIN_BYTES = 1 << 16;
+
+// msgpackr's typed-array extension ("t", then the type's index in this list, then the bytes).
+const TYPED_ARRAYS = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+] as const;
+const EXT32 = 0xc9;
+const TYPED_ARRAY_EXT = 0x74;
+/** Bytes before the raw bytes: ext32 marker, length, extension type, array type. */
+const RAW_HEAD_BYTES = 7;
+
+// The exact bytes msgpackr writes for a large typed array (it reads them back as such).
+function rawEncoding(value: unknown): RawEncoding | null {
+  if (!ArrayBuffer.isView(value) || value.byteLength < RAW_MIN_BYTES) return null;
+  const code = TYPED_ARRAYS.indexOf(Object.getPrototypeOf(value)?.constructor);
+  if (code < 0 || !(value.buffer instanceof ArrayBuffer)) return null;
+  const head = new Uint8Array(RAW_HEAD_BYTES);
+  head[0] = EXT32;
+  new DataView(head.buffer).setUint32(1, value.byteLength + 1);
+  head[5] = TYPED_ARRAY_EXT;
+  head[6] = code;
+  return { head, body: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) };
+}
+
+// Bytes a value's typed arrays and ArrayBuffers take, to size a pack buffer once.
+function bufferBytes(value: unknown): number {
+  let total = 0;
+  const seen = new Set<object>();
+  const stack = [value];
+  while (stack.length > 0 && seen.size < 10_000) {
+    const item = stack.pop();
+    if (typeof item !== "object" || item === null || seen.has(item)) continue;
+    seen.add(item);
+    if (ArrayBuffer.isView(item) || item instanceof ArrayBuffer) total += item.byteLength;
+    else if (item instanceof Map) { for (const [k, v] of item) stack.push(k, v); }
+    else if (item instanceof Set || Array.isArray(item)) stack.push(...item);
+    else if (Object.getPrototypeOf(item) === Object.prototype) stack.push(...Object.values(item));
+  }
+  return total;
+}
 
 /**
  * Stores results as MessagePack (msgpackr): round-trips objects, arrays, Map,
@@ -53,11 +106,20 @@ export class StructuredCache extends FileCache {
   readonly #packr = new Packr(PACKR_OPTIONS);
   readonly #spare: Buffer[] = [];
 
-  protected encode(value: unknown, task: Task): Uint8Array {
+  protected encode(value: unknown, task: Task): Uint8Array | RawEncoding {
     checkEncodable(value, "structured", task);
+    // A large typed array is not copied: a header, then its own bytes.
+    const raw = rawEncoding(value);
+    if (raw !== null) return raw;
     // Each save packs into a buffer of its own, so bytes another save is still
     // writing are never overwritten; a written one is reused (see written()).
-    this.#packr.useBuffer(this.#spare.pop() ?? Buffer.allocUnsafeSlow(NEW_BUFFER_BYTES));
+    // A value holding large arrays gets a buffer of its size at once, where
+    // msgpackr would grow one step by step, copying it each time.
+    const needed = bufferBytes(value) + NEW_BUFFER_BYTES;
+    const spare = this.#spare.pop();
+    this.#packr.useBuffer(
+      spare !== undefined && spare.byteLength >= needed ? spare : Buffer.allocUnsafeSlow(needed),
+    );
     try {
       return this.#packr.pack(value);
     } catch (error) {
@@ -69,9 +131,24 @@ export class StructuredCache extends FileCache {
 
   // A storage that `copiesOnWrite` (LocalStorage, MemoryStorage) is done with
   // the bytes, so the buffer can take the next result; another might keep them.
+  // A large buffer is let go, so one large result does not stay alive as garbage.
   protected override written(data: Uint8Array, storage: Storage): void {
-    if (storage.copiesOnWrite !== true) return;
+    if (storage.copiesOnWrite !== true || data.buffer.byteLength > MAX_SPARE_BYTES) return;
     if (this.#spare.length < SPARE_BUFFERS) this.#spare.push(Buffer.from(data.buffer));
+  }
+
+  // The raw bytes were read into an array of their own: view them, no copy.
+  protected override decodeRaw(head: Uint8Array, body: Uint8Array): unknown {
+    const Type = TYPED_ARRAYS[head[6]!];
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    if (
+      head.byteLength !== RAW_HEAD_BYTES || head[0] !== EXT32 || head[5] !== TYPED_ARRAY_EXT ||
+      Type === undefined || view.getUint32(1) !== body.byteLength + 1 ||
+      body.byteOffset !== 0 || body.byteLength % Type.BYTES_PER_ELEMENT !== 0
+    ) {
+      return undefined;
+    }
+    return new Type(body.buffer as ArrayBuffer);
   }
 
   protected decode(data: Uint8Array): unknown {

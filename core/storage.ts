@@ -38,6 +38,25 @@ export interface Storage {
   /** Optional: writes all files of an entry at once, replacing any old entry atomically. */
   writeEntry?(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void>;
   /**
+   * Optional, beside `writeEntry`: the same, with each file given as byte
+   * arrays written one after another, so a large value is written from where
+   * it lives instead of first being copied into one buffer. Caches use it
+   * when present, else join the parts and call `writeEntry`.
+   */
+  writeEntryParts?(key: string, files: ReadonlyMap<string, readonly Uint8Array[]>): Promise<void>;
+  /**
+   * Optional: reads one file of an entry into buffers the caller allocates
+   * once the file's size is known: `allocate(size)` returns byte arrays whose
+   * lengths add up to `size`, filled in order. A cache uses it to read a
+   * large value straight into the array it returns, without a copy.
+   * Rejects as `read` does (TaskNotFound when absent).
+   */
+  readInto?(
+    key: string,
+    filename: string,
+    allocate: (byteLength: number) => readonly Uint8Array[],
+  ): Promise<void>;
+  /**
    * Optional: a plain description from which another thread, process or
    * machine reopens this storage (`openStorage`). Workers then load and save
    * results themselves; without it (or when it returns null) loading and

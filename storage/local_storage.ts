@@ -9,14 +9,17 @@ import {
   closeSync,
   constants,
   existsSync,
+  fstatSync,
   lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { StorageError, TaskNotFound } from "../core/errors.ts";
@@ -30,11 +33,20 @@ import { isStale, ownPid, TEMP_PREFIX, tempName } from "./_temp_names.ts";
 
 // Links are never followed: an entry must not read or list anything outside the directory.
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+// A file of a new work folder: ours alone, so it must not exist yet.
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
+  (constants.O_NOFOLLOW ?? 0);
 // A rename onto an entry that is there already (a folder, or a plain file or a link).
 const TAKEN = new Set(["ENOTEMPTY", "EEXIST", "EPERM", "ENOTDIR", "EISDIR"]);
 
 const codeOf = (error: unknown) => (error as { code?: string }).code;
-const reasonOf = (error: unknown) => (error as Error).message;
+// The system's reason, with its code first as Node words it (Deno's writeSync gives only
+// "No space left on device (os error 28)").
+const reasonOf = (error: unknown) => {
+  const { message } = error as Error;
+  const code = codeOf(error);
+  return typeof code === "string" && !message.includes(code) ? `${code}: ${message}` : message;
+};
 
 /**
  * Stores each entry as `<dir>/<key>/<filename>`. Entries are written into a
@@ -181,6 +193,41 @@ export class LocalStorage implements Storage {
    * @throws {StorageError} when it cannot be read, or the entry or file is a link.
    */
   async read(key: string, filename: string): Promise<Uint8Array> {
+    return this.#withFile(key, filename, (fd) => readFileSync(fd));
+  }
+
+  /**
+   * Reads one file of an entry into the buffers `allocate` returns for its
+   * size (see `Storage.readInto`), without following links.
+   *
+   * @param key The entry's key.
+   * @param filename The file in it.
+   * @param allocate Given the file's size, returns byte arrays of that total length.
+   * @throws {TaskNotFound} when the entry or file is absent.
+   * @throws {StorageError} as `read` does, or when the file is shorter than its size said.
+   */
+  async readInto(
+    key: string,
+    filename: string,
+    allocate: (byteLength: number) => readonly Uint8Array[],
+  ): Promise<void> {
+    this.#withFile(key, filename, (fd) => {
+      const size = fstatSync(fd).size;
+      let position = 0;
+      for (const part of allocate(size)) {
+        for (let done = 0; done < part.byteLength;) {
+          const got = readSync(fd, part, done, part.byteLength - done, position);
+          if (got === 0) throw new Error(`the file ended at byte ${position} of ${size}`);
+          done += got;
+          position += got;
+        }
+      }
+      if (position !== size) throw new Error(`read ${position} bytes of ${size}`);
+    });
+  }
+
+  // Opens an entry's file without following links, runs `use` on it, and closes it.
+  #withFile<T>(key: string, filename: string, use: (fd: number) => T): T {
     validateName("key", key);
     validateName("filename", filename);
     const entry = join(this.dir, key);
@@ -192,7 +239,7 @@ export class LocalStorage implements Storage {
         throw new Error("the entry is not a folder (a link or a file): links are never followed");
       }
       fd = openSync(join(entry, filename), READ_FLAGS);
-      return readFileSync(fd);
+      return use(fd);
     } catch (error) {
       if (codeOf(error) === "ENOENT") {
         throw new TaskNotFound(`Cannot read ${filename} of ${key}: not in ${this.dir}`, {
@@ -250,13 +297,28 @@ export class LocalStorage implements Storage {
    * (`ENOSPC: no space left on device`, say).
    */
   async writeEntry(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    return this.writeEntryParts(key, new Map([...files].map(([name, data]) => [name, [data]])));
+  }
+
+  /**
+   * `writeEntry` with each file given as parts written one after another
+   * (no joined copy), so a large value is written without being joined.
+   *
+   * @param key The entry's key.
+   * @param files Its files by name, each as its parts in order.
+   * @throws {StorageError} as `writeEntry` does.
+   */
+  async writeEntryParts(
+    key: string,
+    files: ReadonlyMap<string, readonly Uint8Array[]>,
+  ): Promise<void> {
     validateName("key", key);
     for (const filename of files.keys()) validateName("filename", filename);
     if (!this.#ready) await this.#ensureDir();
     const temp = join(this.dir, tempName());
     try {
       mkdirSync(temp);
-      for (const [filename, data] of files) writeFileSync(join(temp, filename), data);
+      for (const [filename, parts] of files) writeParts(join(temp, filename), parts);
       this.#publish(temp, join(this.dir, key));
     } catch (error) {
       rmSync(temp, { recursive: true, force: true });
@@ -324,5 +386,19 @@ export class LocalStorage implements Storage {
         cause: error,
       });
     }
+  }
+}
+
+// Creates `path` (which must not exist) holding `parts` one after another. One write per part,
+// not writev: Deno's writevSync joins the parts into a new buffer first (a copy of a large value).
+function writeParts(path: string, parts: readonly Uint8Array[]): void {
+  if (parts.length === 1) return writeFileSync(path, parts[0]!);
+  const fd = openSync(path, CREATE_FLAGS, 0o666);
+  try {
+    for (const part of parts) {
+      for (let at = 0; at < part.byteLength;) at += writeSync(fd, part, at, part.byteLength - at);
+    }
+  } finally {
+    closeSync(fd);
   }
 }

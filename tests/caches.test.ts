@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { pack, unpack } from "npm:msgpackr@^2.1.4";
 import { fileURLToPath } from "node:url";
 import {
   CacheError,
@@ -154,6 +155,69 @@ describe("caches", () => {
       assert.equal(await lab.isCached(never({})), false);
       assert.equal(existsSync(join(dir, never({}).cacheKey)), false);
       assert.equal(await new NullCache().isCached(new LocalStorage(dir), never({})), false);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test("a large typed array is written and read without a copy, in msgpackr's own format", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const storage = new LocalStorage(dir);
+      const cache = new StructuredCache();
+      const kinds = [
+        new Float64Array(20_000).map((_, i) => i / 3),
+        new Int16Array(40_000).map((_, i) => i - 20_000),
+        new Uint8Array(70_000).map((_, i) => i),
+        new BigInt64Array(10_000).map((_, i) => BigInt(i) - 5n),
+        // A view into part of a larger buffer: only its own bytes are written.
+        new Float32Array(new ArrayBuffer(4 * 30_000), 4 * 1_000, 20_000).fill(1.5),
+      ];
+      const type = task({ name: "CacheTestRaw", run: (_: { i: number }) => 0 });
+      for (const [i, value] of kinds.entries()) {
+        const t = type({ i });
+        await cache.save(storage, t, { value, meta });
+        const entry = join(dir, t.cacheKey);
+        const metadata = JSON.parse(readFileSync(join(entry, "metadata.json"), "utf8"));
+        assert.equal(metadata.rawDataAt, 7);
+        // The bytes are what msgpackr writes itself, so older versions read them as before.
+        const bytes = readFileSync(join(entry, "data.msgpack"));
+        assert.deepEqual(unpack(bytes), value);
+        const loaded = (await cache.loadResultWithMeta(storage, t)).value as ArrayBufferView;
+        assert.deepEqual(loaded, value);
+        // The array owns its buffer exactly, so a worker can transfer it whole.
+        assert.equal(loaded.byteOffset, 0);
+        assert.equal(loaded.buffer.byteLength, loaded.byteLength);
+        // Without readInto (MemoryStorage) the same entry decodes the usual way.
+        const memory = new MemoryStorage();
+        await memory.writeEntry(
+          t.cacheKey,
+          new Map([["data.msgpack", bytes], [
+            "metadata.json",
+            readFileSync(join(entry, "metadata.json")),
+          ]]),
+        );
+        assert.deepEqual((await cache.loadResultWithMeta(memory, t)).value, value);
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
+  test("an entry whose header is not what rawDataAt promised decodes the usual way or fails as corrupt", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const storage = new LocalStorage(dir);
+      const cache = new StructuredCache();
+      const t = task({ name: "CacheTestRawForeign", run: () => 0 })({});
+      await cache.save(storage, t, { value: new Float64Array(10_000).fill(2), meta });
+      const file = join(dir, t.cacheKey, "data.msgpack");
+      // Another value in the data file (as a tool rewriting it would leave): still decoded.
+      writeFileSync(file, pack(["replaced", 1, 2]));
+      assert.deepEqual((await cache.loadResultWithMeta(storage, t)).value, ["replaced", 1, 2]);
+      // A truncated typed array is corrupt.
+      writeFileSync(file, readFileSync(file).subarray(0, 3));
+      await assert.rejects(cache.loadResultWithMeta(storage, t), CacheError);
     } finally {
       cleanup();
     }
