@@ -382,6 +382,10 @@ export function renderMarkdown(report: Report): { tables: string; svgData: Overh
       const fresh = perTask(r.fresh_ms, r.n), cached = perTask(r.cached_ms, r.n);
       const peak = Number(r.peak_rss_bytes ?? 0), alive = Number(r.alive_bytes ?? 0);
       const ratio = alive > 0 && peak > 0 ? peak / alive : null;
+      const bare = find("bigbare", "serial", runtime);
+      const bareRatio = bare && Number(bare.alive_bytes) > 0
+        ? Number(bare.peak_rss_bytes ?? 0) / Number(bare.alive_bytes)
+        : null;
       const p = peer("bigresult", backend);
       bigRows.push([
         backend,
@@ -392,6 +396,7 @@ export function renderMarkdown(report: Report): { tables: string; svgData: Overh
         fmt(peak / 2 ** 20),
         fmt(alive / 2 ** 20),
         fmt(ratio, 3),
+        fmt(bareRatio, 3),
         fmt(p ? perTask(p.fresh_ms, p.n) : null),
         fmt(p ? perTask(p.cached_ms, p.n) : null),
       ]);
@@ -415,6 +420,7 @@ export function renderMarkdown(report: Report): { tables: string; svgData: Overh
         "peak RSS MiB",
         "alive MiB",
         "peak ÷ alive",
+        "no-Lab loop's peak ÷ alive",
         "Labtech fresh",
         "Labtech cached",
       ],

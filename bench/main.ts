@@ -187,7 +187,7 @@ function command(runtime: Runtime): string[] {
 function runWorkload(runtime: Runtime, args: Record<string, string | number>): WorkloadResult {
   const [cmd, ...rest] = command(runtime);
   const flags = Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]);
-  if (runtime === "node" && args.workload === "bigresult") rest.unshift("--expose-gc");
+  if (runtime === "node" && String(args.workload).startsWith("big")) rest.unshift("--expose-gc");
   const started = performance.now();
   const result = spawnSync(cmd!, [...rest, ...flags], {
     cwd: ROOT,
@@ -387,6 +387,8 @@ function main(): void {
       }
     }
     if (has("bigresult")) {
+      // The runtime alone (no Lab), the reference for the ratio's garbage-collector lag.
+      run({ workload: "bigbare", n: size.bigN, batch: size.bigBatch, repeats: size.bigR });
       for (const backend of backends) {
         run({
           workload: "bigresult",

@@ -232,6 +232,51 @@ async function runBig(args: WorkloadArgs, out: WorkloadResult): Promise<void> {
   out.alive_bytes = Math.min(args.batch, args.n) * BIG_DOUBLES * 8;
 }
 
+/**
+ * The runtime alone, for bigresult's ratio: the same batches of 20 arrays of 5 MiB, made and
+ * dropped by a plain loop with no Lab, no cache and no files; a fresh pass touches them as
+ * BenchBig does, a cached pass fills them whole (as a load from disk does). What it peaks at is
+ * the runtime's own baseline plus its garbage collector's lag, which no library code removes.
+ */
+async function runBigBare(args: WorkloadArgs, out: WorkloadResult): Promise<void> {
+  const adapter = await loadRuntimeAdapter();
+  (globalThis as { gc?: () => void }).gc?.();
+  out.baseline_rss_bytes = adapter.rssBytes();
+  let peak = 0;
+  const sample = () => peak = Math.max(peak, adapter.rssBytes());
+  const timer = setInterval(sample, 20);
+  const batch = async (start: number, count: number, whole: boolean) => {
+    const t0 = performance.now();
+    const arrays: Float64Array[] = [];
+    for (let k = 0; k < count; k++) {
+      const values = new Float64Array(BIG_DOUBLES);
+      if (whole) values.fill(start + k);
+      else for (let j = 0; j < values.length; j += 4096) values[j] = start + k + j;
+      arrays.push(values);
+      // One turn of the event loop per array, as a task run by the Lab gets.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    sample();
+    return arrays.length > 0 ? performance.now() - t0 : 0;
+  };
+  try {
+    for (let r = 0; r < args.repeats; r++) {
+      for (const phase of ["fresh", "cached"] as const) {
+        let total = 0;
+        for (let start = 0; start < args.n; start += args.batch) {
+          total += await batch(start, Math.min(args.batch, args.n - start), phase === "cached");
+        }
+        (phase === "fresh" ? out.fresh_ms : out.cached_ms).push(total);
+      }
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  out.peak_rss_bytes = peak;
+  out.result_bytes = BIG_DOUBLES * 8;
+  out.alive_bytes = Math.min(args.batch, args.n) * BIG_DOUBLES * 8;
+}
+
 /** Serial trivial tasks with progress and the task table on vs off, alternating. */
 async function runObserve(args: WorkloadArgs, out: WorkloadResult): Promise<void> {
   const off: number[] = [];
@@ -294,6 +339,7 @@ const WORKLOADS: Record<string, (args: WorkloadArgs, out: WorkloadResult) => Pro
   chain: runChain,
   cpu: runCpu,
   bigresult: runBig,
+  bigbare: runBigBare,
   observe: runObserve,
   limits: runLimits,
   calibrate: (_args, out) => {
