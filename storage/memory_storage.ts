@@ -64,6 +64,29 @@ export class MemoryStorage implements Storage {
     this.#entries.set(key, new Map([...files].map(([name, data]) => [name, new Uint8Array(data)])));
   }
 
+  /**
+   * `writeEntry` with each file given as parts: they are joined into the one
+   * copy this storage keeps anyway, so a large value is copied once.
+   */
+  async writeEntryParts(
+    key: string,
+    files: ReadonlyMap<string, readonly Uint8Array[]>,
+  ): Promise<void> {
+    validateName("key", key);
+    for (const filename of files.keys()) validateName("filename", filename);
+    const entry = new Map<string, Uint8Array>();
+    for (const [name, parts] of files) {
+      const data = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
+      let at = 0;
+      for (const part of parts) {
+        data.set(part, at);
+        at += part.byteLength;
+      }
+      entry.set(name, data);
+    }
+    this.#entries.set(key, entry);
+  }
+
   async delete(key: string): Promise<void> {
     validateName("key", key);
     this.#entries.delete(key);

@@ -198,6 +198,10 @@ describe("caches", () => {
           ]]),
         );
         assert.deepEqual((await cache.loadResultWithMeta(memory, t)).value, value);
+        // Saved to a storage that reads whole files, it round-trips the usual way.
+        const saved = new MemoryStorage();
+        await cache.save(saved, t, { value, meta });
+        assert.deepEqual((await cache.loadResultWithMeta(saved, t)).value, value);
       }
     } finally {
       cleanup();
