@@ -5,6 +5,8 @@ import { type Task, taskDependencies } from "../core/task.ts";
 /** One unique task in a run, shared by every object with its cache key. */
 export interface GraphNode {
   key: string;
+  /** Its position in the graph's Map (0, 1, ...): lets a run keep per-node state in an array. */
+  index: number;
   /** The first object seen with this key. */
   task: Task;
   /** Every distinct object with this key: each gets the result. */
@@ -15,15 +17,18 @@ export interface GraphNode {
   isRoot: boolean;
 }
 
+// Up to this many objects of one key are told apart by a scan, beyond it by a Set.
+const SCAN_INSTANCES = 8;
+
 /**
  * Walks every task reachable from `roots` without recursion, refusing stale
  * code versions and cycles with a LabError that names the task.
  */
 export function buildGraph(roots: readonly Task[]): Map<string, GraphNode> {
   const nodes = new Map<string, GraphNode>();
-  const nodeOf = (task: Task): [GraphNode, boolean] => {
+  const nodeOf = (task: Task): GraphNode => {
     const existing = nodes.get(task.cacheKey);
-    if (existing !== undefined) return [existing, false];
+    if (existing !== undefined) return existing;
     if (task.codeVersion !== task.type.codeVersion) {
       throw new LabError(
         `Cannot run ${task}: it was made with codeVersion ${JSON.stringify(task.codeVersion)} ` +
@@ -33,6 +38,7 @@ export function buildGraph(roots: readonly Task[]): Map<string, GraphNode> {
     }
     const node: GraphNode = {
       key: task.cacheKey,
+      index: nodes.size,
       task,
       instances: [],
       deps: [],
@@ -40,28 +46,39 @@ export function buildGraph(roots: readonly Task[]): Map<string, GraphNode> {
       isRoot: false,
     };
     nodes.set(task.cacheKey, node);
-    return [node, true];
+    return node;
   };
-  const seenObjects = new Set<Task>();
+  // The rare key with many distinct objects: those objects as a Set.
+  const many = new Map<GraphNode, Set<Task>>();
+  // Adds `task` to its node's instances; false when this object was seen before.
+  const addInstance = (node: GraphNode, task: Task): boolean => {
+    const list = node.instances;
+    if (list.length < SCAN_INSTANCES) {
+      if (list.includes(task)) return false;
+    } else {
+      let seen = many.get(node);
+      if (seen === undefined) many.set(node, seen = new Set(list));
+      if (seen.has(task)) return false;
+      seen.add(task);
+    }
+    list.push(task);
+    return true;
+  };
   const stack: Task[] = [];
-  for (const root of roots) nodeOf(root)[0].isRoot = true;
+  for (const root of roots) nodeOf(root).isRoot = true;
   for (let i = roots.length - 1; i >= 0; i--) stack.push(roots[i]!);
-  const expanded = new Set<GraphNode>();
   while (stack.length > 0) {
     const task = stack.pop()!;
-    if (seenObjects.has(task)) continue;
-    seenObjects.add(task);
-    const [node] = nodeOf(task);
-    node.instances.push(task);
+    const node = nodeOf(task);
+    if (!addInstance(node, task)) continue;
     const deps = taskDependencies(task);
     // Edges come from the first object of each key; every object is still
     // walked so that nested instances get results too.
-    const addEdges = !expanded.has(node);
-    expanded.add(node);
+    const addEdges = node.instances.length === 1;
     for (let i = deps.length - 1; i >= 0; i--) {
       const dep = deps[i]!;
       if (addEdges) {
-        const [depNode] = nodeOf(dep);
+        const depNode = nodeOf(dep);
         if (depNode.dependents[depNode.dependents.length - 1] !== node) {
           node.deps.push(depNode);
           depNode.dependents.push(node);
@@ -77,10 +94,10 @@ export function buildGraph(roots: readonly Task[]): Map<string, GraphNode> {
 // Kahn's algorithm: a node never released has a cycle through it. Tasks are
 // immutable, so this cannot happen through the public API; it guards the invariant.
 function checkAcyclic(nodes: Map<string, GraphNode>): void {
-  const remaining = new Map<GraphNode, number>();
+  const remaining = new Int32Array(nodes.size);
   const free: GraphNode[] = [];
   for (const node of nodes.values()) {
-    remaining.set(node, node.deps.length);
+    remaining[node.index] = node.deps.length;
     if (node.deps.length === 0) free.push(node);
   }
   let released = 0;
@@ -88,13 +105,11 @@ function checkAcyclic(nodes: Map<string, GraphNode>): void {
     const node = free.pop()!;
     released++;
     for (const dependent of node.dependents) {
-      const left = remaining.get(dependent)! - 1;
-      remaining.set(dependent, left);
-      if (left === 0) free.push(dependent);
+      if (--remaining[dependent.index]! === 0) free.push(dependent);
     }
   }
   if (released < nodes.size) {
-    const stuck = [...remaining].find(([, left]) => left > 0)![0];
+    const stuck = [...nodes.values()].find((node) => remaining[node.index]! > 0)!;
     throw new LabError(`Cannot run tasks: there is a dependency cycle through ${stuck.task}`);
   }
 }

@@ -25,6 +25,16 @@ interface NodeState {
   /** Planned dependents not yet finished (done, failed or skipped). */
   dependentsLeft: number;
   released: boolean;
+  /** Its type's queue, once enqueued. */
+  queue: TypeQueue | null;
+}
+
+/** The ready tasks of one type, and how many of that type the runner has. */
+interface TypeQueue {
+  type: TaskType;
+  items: NodeState[];
+  head: number;
+  running: number;
 }
 
 /** What a run needs from its Lab. */
@@ -43,11 +53,14 @@ const LIST_STORAGE_FROM = 64;
 export class Coordinator {
   readonly #runner: Runner;
   readonly #settings: RunSettings;
-  readonly #states = new Map<GraphNode, NodeState>();
-  readonly #ready = new Map<TaskType, { items: NodeState[]; head: number }>();
-  readonly #runningByType = new Map<TaskType, number>();
-  readonly #inFlight = new Set<NodeState>();
-  readonly #byKey = new Map<string, NodeState>();
+  /** By `GraphNode.index`. */
+  readonly #states: NodeState[] = [];
+  #nodes: ReadonlyMap<string, GraphNode> = new Map();
+  readonly #ready = new Map<TaskType, TypeQueue>();
+  /** The values of `#ready`, in the order types first became ready. */
+  readonly #queues: TypeQueue[] = [];
+  /** Tasks submitted to the runner and not yet returned (state "submitted"). */
+  #inFlight = 0;
   readonly #nameCounters = new Map<TaskType, number>();
   readonly #capacity: number;
   readonly #causes: Array<readonly [string, Error]> = [];
@@ -81,8 +94,10 @@ export class Coordinator {
 
   /** Plans and runs every task reachable from the graph's roots. */
   async execute(nodes: Map<string, GraphNode>): Promise<void> {
+    this.#nodes = nodes;
+    const roots: NodeState[] = [];
     for (const node of nodes.values()) {
-      this.#states.set(node, {
+      const s: NodeState = {
         node,
         state: "unplanned",
         load: false,
@@ -90,11 +105,12 @@ export class Coordinator {
         depsLeft: 0,
         dependentsLeft: 0,
         released: false,
-      });
+        queue: null,
+      };
+      this.#states[node.index] = s;
+      if (node.isRoot) roots.push(s);
     }
-    await this.#plan(
-      [...nodes.values()].filter((node) => node.isRoot).map((n) => this.#states.get(n)!),
-    );
+    await this.#plan(roots);
     this.#settings.observer?.start(this.#totals());
     try {
       await this.#loop();
@@ -115,7 +131,7 @@ export class Coordinator {
 
   #totals(): Map<string, number> {
     const totals = new Map<string, number>();
-    for (const state of this.#states.values()) {
+    for (const state of this.#states) {
       if (state.state === "unplanned") continue;
       const name = state.node.task.type.name;
       totals.set(name, (totals.get(name) ?? 0) + 1);
@@ -141,7 +157,7 @@ export class Coordinator {
         s.load = cached?.[i] === true;
         if (s.load) return;
         for (const dep of s.node.deps) {
-          const depState = this.#states.get(dep)!;
+          const depState = this.#states[dep.index]!;
           if (depState.state === "unplanned") {
             depState.state = "waiting";
             next.push(depState);
@@ -153,11 +169,10 @@ export class Coordinator {
     const blocked: NodeState[] = [];
     for (const s of planned) {
       if (s.name === "") s.name = this.#nameFor(s.node.task.type);
-      this.#byKey.set(s.node.key, s);
       s.depsLeft = 0;
       if (s.load) continue;
       for (const dep of s.node.deps) {
-        const depState = this.#states.get(dep)!;
+        const depState = this.#states[dep.index]!;
         depState.dependentsLeft++;
         if (depState.state === "failed" || depState.state === "skipped") blocked.push(s);
         else if (depState.state === "done" && depState.released) {
@@ -199,9 +214,17 @@ export class Coordinator {
   #enqueue(s: NodeState): void {
     if (this.#stopping) return;
     s.state = "ready";
-    const type = s.node.task.type;
-    let queue = this.#ready.get(type);
-    if (queue === undefined) this.#ready.set(type, queue = { items: [], head: 0 });
+    let queue = s.queue;
+    if (queue === null) {
+      const type = s.node.task.type;
+      queue = this.#ready.get(type) ?? null;
+      if (queue === null) {
+        queue = { type, items: [], head: 0, running: 0 };
+        this.#ready.set(type, queue);
+        this.#queues.push(queue);
+      }
+      s.queue = queue;
+    }
     queue.items.push(s);
   }
 
@@ -209,13 +232,13 @@ export class Coordinator {
   // and never more of a type than its maxParallel.
   #fill(): void {
     let progressed = true;
-    while (progressed && this.#inFlight.size < this.#capacity && !this.#stopping) {
+    while (progressed && this.#inFlight < this.#capacity && !this.#stopping) {
       progressed = false;
-      for (const [type, queue] of this.#ready) {
-        if (this.#inFlight.size >= this.#capacity) break;
+      for (const queue of this.#queues) {
+        if (this.#inFlight >= this.#capacity) break;
         if (queue.head === queue.items.length) continue;
-        const running = this.#runningByType.get(type) ?? 0;
-        if (type.maxParallel !== null && running >= type.maxParallel) continue;
+        const maxParallel = queue.type.maxParallel;
+        if (maxParallel !== null && queue.running >= maxParallel) continue;
         const s = queue.items[queue.head++]!;
         if (queue.head === queue.items.length) {
           queue.items = [];
@@ -226,8 +249,8 @@ export class Coordinator {
           continue;
         }
         s.state = "submitted";
-        this.#inFlight.add(s);
-        this.#runningByType.set(type, running + 1);
+        this.#inFlight++;
+        queue.running++;
         this.#runner.submitTask(s.node.task, s.name, s.load);
         progressed = true;
       }
@@ -237,24 +260,25 @@ export class Coordinator {
   async #loop(): Promise<void> {
     const observer = this.#settings.observer;
     this.#fill();
-    while (this.#inFlight.size > 0) {
+    while (this.#inFlight > 0) {
       const outcomes = await this.#runner.wait({ timeoutMs: WAIT_SLICE_MS });
       for (const [task, outcome] of outcomes) {
-        const s = this.#byKey.get(task.cacheKey);
-        if (s === undefined || !this.#inFlight.delete(s)) continue;
-        const type = s.node.task.type;
-        this.#runningByType.set(type, this.#runningByType.get(type)! - 1);
+        const node = this.#nodes.get(task.cacheKey);
+        const s = node === undefined ? undefined : this.#states[node.index]!;
+        if (s === undefined || s.state !== "submitted") continue;
+        this.#inFlight--;
+        s.queue!.running--;
         if (outcome instanceof Error) await this.#onError(s, outcome);
         else {
           this.#onSuccess(s);
-          observer?.taskDone(type.name, { cached: s.load, failed: false });
+          observer?.taskDone(s.node.task.type.name, { cached: s.load, failed: false });
         }
       }
       observer?.update(this.#runner);
       if (this.#stopping && this.#runner.pendingTaskCount() === 0) {
         // Whatever was submitted and never returned was cancelled.
-        for (const s of this.#inFlight) this.#skip(s);
-        this.#inFlight.clear();
+        for (const s of this.#states) if (s.state === "submitted") this.#skip(s);
+        this.#inFlight = 0;
       }
       this.#fill();
     }
@@ -266,7 +290,7 @@ export class Coordinator {
     s.state = "done";
     this.#finished(s);
     for (const dependent of s.node.dependents) {
-      const d = this.#states.get(dependent)!;
+      const d = this.#states[dependent.index]!;
       if (d.state !== "waiting" || d.load) continue;
       if (--d.depsLeft === 0) this.#enqueue(d);
     }
@@ -302,7 +326,7 @@ export class Coordinator {
     this.#settings.observer?.taskDone(s.node.task.type.name, { cached: false, failed: true });
     this.#finished(s);
     for (const dependent of s.node.dependents) {
-      const d = this.#states.get(dependent)!;
+      const d = this.#states[dependent.index]!;
       if (!d.load && (d.state === "waiting" || d.state === "ready")) this.#skipWithDependents(d);
     }
     if (!this.#settings.continueOnFailure || aboutRun) this.#cancel();
@@ -315,7 +339,7 @@ export class Coordinator {
       const d = stack.pop()!;
       if (d.load || (d.state !== "waiting" && d.state !== "ready")) continue;
       this.#skip(d);
-      for (const dependent of d.node.dependents) stack.push(this.#states.get(dependent)!);
+      for (const dependent of d.node.dependents) stack.push(this.#states[dependent.index]!);
     }
   }
 
@@ -330,7 +354,7 @@ export class Coordinator {
   #finished(s: NodeState): void {
     if (s.load) return;
     for (const dep of s.node.deps) {
-      const depState = this.#states.get(dep)!;
+      const depState = this.#states[dep.index]!;
       if (--depState.dependentsLeft === 0 && depState.state === "done" && !dep.isRoot) {
         this.#release(depState);
       }
@@ -349,9 +373,12 @@ export class Coordinator {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#runner.cancel();
-    for (const s of this.#states.values()) {
+    for (const s of this.#states) {
       if (s.state === "waiting" || s.state === "ready") this.#skip(s);
     }
-    this.#ready.clear();
+    for (const queue of this.#queues) {
+      queue.items = [];
+      queue.head = 0;
+    }
   }
 }
