@@ -208,7 +208,7 @@ export class Coordinator {
   #nameFor(type: TaskType): string {
     const index = this.#nameCounters.get(type) ?? 0;
     this.#nameCounters.set(type, index + 1);
-    return `${type.name}[${String(index).padStart(2, "0")}]`;
+    return `${type.name}[${index < 10 ? "0" : ""}${index}]`;
   }
 
   #enqueue(s: NodeState): void {

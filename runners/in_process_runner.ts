@@ -91,7 +91,9 @@ export class InProcessRunner extends RunnerBase {
     this.#pumpScheduled = false;
     if (this.#pumping) return; // a task finished synchronously inside the loop below
     const startable = this.#running.size < this.capacity && this.#queueHead < this.#queue.length;
-    if (startable && performance.now() - this.#lastYield >= YIELD_EVERY_MS) {
+    if (!startable) return;
+    const now = performance.now();
+    if (now - this.#lastYield >= YIELD_EVERY_MS) {
       this.#pumpScheduled = true;
       // Twice: from an I/O callback, Node runs the first immediate before it polls again.
       setImmediate(() =>
@@ -105,7 +107,7 @@ export class InProcessRunner extends RunnerBase {
     this.#pumping = true;
     let finished = false;
     while (this.#running.size < this.capacity && this.#queueHead < this.#queue.length) {
-      finished = this.#start(this.#queue[this.#queueHead++]!) || finished;
+      finished = this.#start(this.#queue[this.#queueHead++]!, now) || finished;
     }
     this.#pumping = false;
     if (this.#queueHead === this.#queue.length) {
@@ -117,9 +119,9 @@ export class InProcessRunner extends RunnerBase {
   }
 
   // Starts `job`; true when it finished at once (its outcome is pushed without waking `wait`).
-  #start(job: Job): boolean {
+  #start(job: Job, now: number): boolean {
     job.startMs = Date.now();
-    job.sample = this.#monitor.startSample();
+    job.sample = this.#monitor.startSample(now);
     this.#running.add(job);
     let pending: TaskResult | Promise<TaskResult>;
     try {
