@@ -197,12 +197,20 @@ export class Coordinator {
       this.#storedKeys = new Set(await storage.findKeys());
     }
     const keys = this.#storedKeys;
-    return await Promise.all(level.map((s) => {
-      if (this.#forceRun.has(s)) return false;
+    const flags = new Array<boolean>(level.length);
+    // Only caches that must be asked cost a promise each.
+    const asked: Promise<void>[] = [];
+    for (let i = 0; i < level.length; i++) {
+      const s = level[i]!;
       const cache = cacheOf(s.node.task.type);
-      if (keys !== null && cache instanceof FileCache) return keys.has(s.node.key);
-      return cache.isCached(storage, s.node.task);
-    }));
+      if (this.#forceRun.has(s)) flags[i] = false;
+      else if (keys !== null && cache instanceof FileCache) flags[i] = keys.has(s.node.key);
+      else {asked.push(
+          cache.isCached(storage, s.node.task).then((cached) => void (flags[i] = cached)),
+        );}
+    }
+    if (asked.length > 0) await Promise.all(asked);
+    return flags;
   }
 
   #nameFor(type: TaskType): string {

@@ -24,6 +24,10 @@ interface Job {
   /** When it started (`Date.now()`), or 0 before then. */
   startMs: number;
   sample: CpuSample | null;
+  /** Its index in `#running` while it runs, else -1. */
+  slot: number;
+  /** Start order, for listing running tasks in it. */
+  seq: number;
 }
 
 // A synchronous task never yields: between tasks, at least this often, the
@@ -41,8 +45,10 @@ export class InProcessRunner extends RunnerBase {
   readonly #env: RunEnvironment;
   readonly #queue: Job[] = [];
   #queueHead = 0;
-  readonly #running = new Set<Job>();
+  /** Unordered; a job knows its slot, so removing one is a swap (cheaper than a Set). */
+  readonly #running: Job[] = [];
   #pumpScheduled = false;
+  #started = 0;
   #pumping = false;
   #lastYield = performance.now();
   readonly #pumpSoon = () => this.#pump();
@@ -80,6 +86,8 @@ export class InProcessRunner extends RunnerBase {
       status: "running",
       startMs: 0,
       sample: null,
+      slot: -1,
+      seq: 0,
     });
     if (!this.#pumpScheduled) {
       this.#pumpScheduled = true;
@@ -90,7 +98,7 @@ export class InProcessRunner extends RunnerBase {
   #pump(): void {
     this.#pumpScheduled = false;
     if (this.#pumping) return; // a task finished synchronously inside the loop below
-    const startable = this.#running.size < this.capacity && this.#queueHead < this.#queue.length;
+    const startable = this.#running.length < this.capacity && this.#queueHead < this.#queue.length;
     if (!startable) return;
     const now = performance.now();
     if (now - this.#lastYield >= YIELD_EVERY_MS) {
@@ -106,7 +114,7 @@ export class InProcessRunner extends RunnerBase {
     }
     this.#pumping = true;
     let finished = false;
-    while (this.#running.size < this.capacity && this.#queueHead < this.#queue.length) {
+    while (this.#running.length < this.capacity && this.#queueHead < this.#queue.length) {
       finished = this.#start(this.#queue[this.#queueHead++]!, now) || finished;
     }
     this.#pumping = false;
@@ -122,7 +130,9 @@ export class InProcessRunner extends RunnerBase {
   #start(job: Job, now: number): boolean {
     job.startMs = Date.now();
     job.sample = this.#monitor.startSample(now);
-    this.#running.add(job);
+    job.seq = this.#started++;
+    job.slot = this.#running.length;
+    this.#running.push(job);
     let pending: TaskResult | Promise<TaskResult>;
     try {
       pending = job.useCache && this.#storage.storesNothing !== true
@@ -142,17 +152,29 @@ export class InProcessRunner extends RunnerBase {
   }
 
   #succeeded(job: Job, result: TaskResult, later: boolean): boolean {
-    if (!this.#running.delete(job)) return false; // stopped: already reported as failed
+    if (!this.#remove(job)) return false; // stopped: already reported as failed
     this.results.set(job.task, result);
     return this.#finish([job.task, result.meta], later);
   }
 
   #failed(job: Job, error: unknown, later: boolean): boolean {
-    if (!this.#running.delete(job)) return false;
+    if (!this.#remove(job)) return false;
     return this.#finish(
       [job.task, error instanceof Error ? error : new Error(String(error))],
       later,
     );
+  }
+
+  // False when `job` no longer runs (stopped).
+  #remove(job: Job): boolean {
+    if (job.slot === -1) return false;
+    const last = this.#running.pop()!;
+    if (last !== job) {
+      this.#running[job.slot] = last;
+      last.slot = job.slot;
+    }
+    job.slot = -1;
+    return true;
   }
 
   #finish(outcome: Outcome, later: boolean): boolean {
@@ -176,12 +198,13 @@ export class InProcessRunner extends RunnerBase {
   stop(): Promise<void> {
     this.cancel();
     this.#abort.abort(new RunnerError("The Lab stopped running tasks"));
-    for (const running of [...this.#running]) {
-      this.#running.delete(running);
-      this.outcomes.push([
-        running.task,
-        new RunnerError(`Stopped ${running.name} while it was running`),
-      ]);
+    const stopped = this.#running.splice(0).sort((a, b) => a.seq - b.seq);
+    for (const job of stopped) {
+      job.slot = -1;
+      this.outcomes.push(
+        [job.task, new RunnerError(`Stopped ${job.name} while it was running`)],
+        false,
+      );
     }
     this.outcomes.release();
     return Promise.resolve();
@@ -202,7 +225,7 @@ export class InProcessRunner extends RunnerBase {
    * @returns The count.
    */
   pendingTaskCount(): number {
-    return this.#queue.length - this.#queueHead + this.#running.size + this.outcomes.size;
+    return this.#queue.length - this.#queueHead + this.#running.length + this.outcomes.size;
   }
 
   /**
@@ -213,7 +236,7 @@ export class InProcessRunner extends RunnerBase {
    */
   getTaskInfos(): TaskMonitorInfo[] {
     const place = { usage: "here", pid: this.#pid, threadId: null } as const;
-    const rows = [...this.#running].map((job) => ({
+    const rows = [...this.#running].sort((a, b) => a.seq - b.seq).map((job) => ({
       name: job.name,
       status: job.status,
       start: new Date(job.startMs),
