@@ -1,8 +1,30 @@
 /** The graph of unique tasks (by cache key) reachable from a run's tasks. */
 import { LabError } from "../core/errors.ts";
-import { type Task, taskDependencies } from "../core/task.ts";
+import { type Task, taskDependencies, type TaskType } from "../core/task.ts";
 
-/** One unique task in a run, shared by every object with its cache key. */
+/** Where a task is in its run. */
+export type NodeStatus =
+  | "unplanned"
+  | "waiting"
+  | "ready"
+  | "submitted"
+  | "done"
+  | "failed"
+  | "skipped";
+
+/** The ready tasks of one type, and how many of that type the runner has. */
+export interface TypeQueue {
+  type: TaskType;
+  items: GraphNode[];
+  head: number;
+  running: number;
+}
+
+/**
+ * One unique task in a run, shared by every object with its cache key. It
+ * also carries the run's bookkeeping (from `state` on), which the Coordinator
+ * keeps: one object per task, no Map from node to state.
+ */
 export interface GraphNode {
   key: string;
   /** Its position in the graph's Map (0, 1, ...): lets a run keep per-node state in an array. */
@@ -15,7 +37,22 @@ export interface GraphNode {
   dependents: GraphNode[];
   /** Passed to runTasks directly: its result is never released. */
   isRoot: boolean;
+  state: NodeStatus;
+  /** Planned to load its cached result. */
+  load: boolean;
+  /** Its name in logs, such as `Experiment[03]`, once planned. */
+  name: string;
+  /** Planned dependencies not yet done. */
+  depsLeft: number;
+  /** Planned dependents not yet finished (done, failed or skipped). */
+  dependentsLeft: number;
+  released: boolean;
+  /** Its type's queue, once enqueued. */
+  queue: TypeQueue | null;
 }
+
+// Most nodes have no dependencies or no dependents: they share this (frozen) array.
+const NONE: GraphNode[] = Object.freeze([]) as unknown as GraphNode[];
 
 // Up to this many objects of one key are told apart by a scan, beyond it by a Set.
 const SCAN_INSTANCES = 8;
@@ -41,9 +78,16 @@ export function buildGraph(roots: readonly Task[]): Map<string, GraphNode> {
       index: nodes.size,
       task,
       instances: [],
-      deps: [],
-      dependents: [],
+      deps: NONE,
+      dependents: NONE,
       isRoot: false,
+      state: "unplanned",
+      load: false,
+      name: "",
+      depsLeft: 0,
+      dependentsLeft: 0,
+      released: false,
+      queue: null,
     };
     nodes.set(task.cacheKey, node);
     return node;
@@ -80,6 +124,8 @@ export function buildGraph(roots: readonly Task[]): Map<string, GraphNode> {
       if (addEdges) {
         const depNode = nodeOf(dep);
         if (depNode.dependents[depNode.dependents.length - 1] !== node) {
+          if (node.deps === NONE) node.deps = [];
+          if (depNode.dependents === NONE) depNode.dependents = [];
           node.deps.push(depNode);
           depNode.dependents.push(node);
         }

@@ -7,35 +7,14 @@ import { cacheOf } from "../caches/_default_cache.ts";
 import { FileCache } from "../caches/_file_cache.ts";
 import type { Runner } from "../core/runner.ts";
 import type { Storage } from "../core/storage.ts";
-import type { GraphNode } from "./_graph.ts";
+import type { GraphNode, TypeQueue } from "./_graph.ts";
 import { CorruptEntryError, LabError, RunnerError } from "../core/errors.ts";
 import { labLogger } from "../core/logger.ts";
 import type { RunObserver } from "../core/observer.ts";
 import { releaseTaskResult, setTaskResult, type TaskType } from "../core/task.ts";
 
-type State = "unplanned" | "waiting" | "ready" | "submitted" | "done" | "failed" | "skipped";
-
-interface NodeState {
-  node: GraphNode;
-  state: State;
-  load: boolean;
-  name: string;
-  /** Planned dependencies not yet done. */
-  depsLeft: number;
-  /** Planned dependents not yet finished (done, failed or skipped). */
-  dependentsLeft: number;
-  released: boolean;
-  /** Its type's queue, once enqueued. */
-  queue: TypeQueue | null;
-}
-
-/** The ready tasks of one type, and how many of that type the runner has. */
-interface TypeQueue {
-  type: TaskType;
-  items: NodeState[];
-  head: number;
-  running: number;
-}
+// A node carries its own bookkeeping for the run: no Map from node to state.
+type NodeState = GraphNode;
 
 /** What a run needs from its Lab. */
 export interface RunSettings {
@@ -53,8 +32,6 @@ const LIST_STORAGE_FROM = 64;
 export class Coordinator {
   readonly #runner: Runner;
   readonly #settings: RunSettings;
-  /** By `GraphNode.index`. */
-  readonly #states: NodeState[] = [];
   #nodes: ReadonlyMap<string, GraphNode> = new Map();
   readonly #ready = new Map<TaskType, TypeQueue>();
   /** The values of `#ready`, in the order types first became ready. */
@@ -96,20 +73,7 @@ export class Coordinator {
   async execute(nodes: Map<string, GraphNode>): Promise<void> {
     this.#nodes = nodes;
     const roots: NodeState[] = [];
-    for (const node of nodes.values()) {
-      const s: NodeState = {
-        node,
-        state: "unplanned",
-        load: false,
-        name: "",
-        depsLeft: 0,
-        dependentsLeft: 0,
-        released: false,
-        queue: null,
-      };
-      this.#states[node.index] = s;
-      if (node.isRoot) roots.push(s);
-    }
+    for (const node of nodes.values()) if (node.isRoot) roots.push(node);
     await this.#plan(roots);
     this.#settings.observer?.start(this.#totals());
     try {
@@ -131,9 +95,9 @@ export class Coordinator {
 
   #totals(): Map<string, number> {
     const totals = new Map<string, number>();
-    for (const state of this.#states) {
+    for (const state of this.#nodes.values()) {
       if (state.state === "unplanned") continue;
-      const name = state.node.task.type.name;
+      const name = state.task.type.name;
       totals.set(name, (totals.get(name) ?? 0) + 1);
     }
     return totals;
@@ -156,11 +120,10 @@ export class Coordinator {
         planned.push(s);
         s.load = cached?.[i] === true;
         if (s.load) return;
-        for (const dep of s.node.deps) {
-          const depState = this.#states[dep.index]!;
-          if (depState.state === "unplanned") {
-            depState.state = "waiting";
-            next.push(depState);
+        for (const dep of s.deps) {
+          if (dep.state === "unplanned") {
+            dep.state = "waiting";
+            next.push(dep);
           }
         }
       });
@@ -168,21 +131,20 @@ export class Coordinator {
     }
     const blocked: NodeState[] = [];
     for (const s of planned) {
-      if (s.name === "") s.name = this.#nameFor(s.node.task.type);
+      if (s.name === "") s.name = this.#nameFor(s.task.type);
       s.depsLeft = 0;
       if (s.load) continue;
-      for (const dep of s.node.deps) {
-        const depState = this.#states[dep.index]!;
-        depState.dependentsLeft++;
-        if (depState.state === "failed" || depState.state === "skipped") blocked.push(s);
-        else if (depState.state === "done" && depState.released) {
+      for (const dep of s.deps) {
+        dep.dependentsLeft++;
+        if (dep.state === "failed" || dep.state === "skipped") blocked.push(s);
+        else if (dep.state === "done" && dep.released) {
           // Needed again after its release (a corrupt entry was replanned): load it anew.
-          depState.state = "waiting";
-          depState.load = true;
-          depState.released = false;
-          planned.push(depState);
+          dep.state = "waiting";
+          dep.load = true;
+          dep.released = false;
+          planned.push(dep);
           s.depsLeft++;
-        } else if (depState.state !== "done") s.depsLeft++;
+        } else if (dep.state !== "done") s.depsLeft++;
       }
     }
     for (const s of planned) if (s.depsLeft === 0 && s.state === "waiting") this.#enqueue(s);
@@ -202,11 +164,11 @@ export class Coordinator {
     const asked: Promise<void>[] = [];
     for (let i = 0; i < level.length; i++) {
       const s = level[i]!;
-      const cache = cacheOf(s.node.task.type);
+      const cache = cacheOf(s.task.type);
       if (this.#forceRun.has(s)) flags[i] = false;
-      else if (keys !== null && cache instanceof FileCache) flags[i] = keys.has(s.node.key);
+      else if (keys !== null && cache instanceof FileCache) flags[i] = keys.has(s.key);
       else {asked.push(
-          cache.isCached(storage, s.node.task).then((cached) => void (flags[i] = cached)),
+          cache.isCached(storage, s.task).then((cached) => void (flags[i] = cached)),
         );}
     }
     if (asked.length > 0) await Promise.all(asked);
@@ -224,7 +186,7 @@ export class Coordinator {
     s.state = "ready";
     let queue = s.queue;
     if (queue === null) {
-      const type = s.node.task.type;
+      const type = s.task.type;
       queue = this.#ready.get(type) ?? null;
       if (queue === null) {
         queue = { type, items: [], head: 0, running: 0 };
@@ -259,7 +221,7 @@ export class Coordinator {
         s.state = "submitted";
         this.#inFlight++;
         queue.running++;
-        this.#runner.submitTask(s.node.task, s.name, s.load);
+        this.#runner.submitTask(s.task, s.name, s.load);
         progressed = true;
       }
     }
@@ -271,21 +233,20 @@ export class Coordinator {
     while (this.#inFlight > 0) {
       const outcomes = await this.#runner.wait({ timeoutMs: WAIT_SLICE_MS });
       for (const [task, outcome] of outcomes) {
-        const node = this.#nodes.get(task.cacheKey);
-        const s = node === undefined ? undefined : this.#states[node.index]!;
+        const s = this.#nodes.get(task.cacheKey);
         if (s === undefined || s.state !== "submitted") continue;
         this.#inFlight--;
         s.queue!.running--;
         if (outcome instanceof Error) await this.#onError(s, outcome);
         else {
           this.#onSuccess(s);
-          observer?.taskDone(s.node.task.type.name, { cached: s.load, failed: false });
+          observer?.taskDone(s.task.type.name, { cached: s.load, failed: false });
         }
       }
       observer?.update(this.#runner);
       if (this.#stopping && this.#runner.pendingTaskCount() === 0) {
         // Whatever was submitted and never returned was cancelled.
-        for (const s of this.#states) if (s.state === "submitted") this.#skip(s);
+        for (const s of this.#nodes.values()) if (s.state === "submitted") this.#skip(s);
         this.#inFlight = 0;
       }
       this.#fill();
@@ -293,28 +254,28 @@ export class Coordinator {
   }
 
   #onSuccess(s: NodeState): void {
-    const result = this.#runner.getResult(s.node.task);
-    for (const instance of s.node.instances) setTaskResult(instance, result);
+    const result = this.#runner.getResult(s.task);
+    for (const instance of s.instances) setTaskResult(instance, result);
     s.state = "done";
     this.#finished(s);
-    for (const dependent of s.node.dependents) {
-      const d = this.#states[dependent.index]!;
+    for (const dependent of s.dependents) {
+      const d = dependent;
       if (d.state !== "waiting" || d.load) continue;
       if (--d.depsLeft === 0) this.#enqueue(d);
     }
-    if (s.dependentsLeft === 0 && !s.node.isRoot) this.#release(s);
+    if (s.dependentsLeft === 0 && !s.isRoot) this.#release(s);
   }
 
   async #onError(s: NodeState, error: Error): Promise<void> {
     if (s.load && error instanceof CorruptEntryError && !this.#forceRun.has(s)) {
-      labLogger.warn(`${error.message}; treating it as absent and running ${s.node.task} instead`);
+      labLogger.warn(`${error.message}; treating it as absent and running ${s.task} instead`);
       this.#forceRun.add(s);
       s.state = "unplanned";
       const planned = await this.#plan([s]);
       const added = new Map<string, number>();
       for (const p of planned) {
         if (p === s) continue;
-        const name = p.node.task.type.name;
+        const name = p.task.type.name;
         added.set(name, (added.get(name) ?? 0) + 1);
       }
       if (added.size > 0) this.#settings.observer?.add(added);
@@ -331,10 +292,10 @@ export class Coordinator {
     else if (aboutRun && this.#runFailureSaid) labLogger.debug(`Task ${s.name} failed alike`);
     else labLogger.error(`Task ${s.name} failed: ${error.stack ?? error.message}`);
     if (aboutRun) this.#runFailureSaid = true;
-    this.#settings.observer?.taskDone(s.node.task.type.name, { cached: false, failed: true });
+    this.#settings.observer?.taskDone(s.task.type.name, { cached: false, failed: true });
     this.#finished(s);
-    for (const dependent of s.node.dependents) {
-      const d = this.#states[dependent.index]!;
+    for (const dependent of s.dependents) {
+      const d = dependent;
       if (!d.load && (d.state === "waiting" || d.state === "ready")) this.#skipWithDependents(d);
     }
     if (!this.#settings.continueOnFailure || aboutRun) this.#cancel();
@@ -347,7 +308,7 @@ export class Coordinator {
       const d = stack.pop()!;
       if (d.load || (d.state !== "waiting" && d.state !== "ready")) continue;
       this.#skip(d);
-      for (const dependent of d.node.dependents) stack.push(this.#states[dependent.index]!);
+      for (const dependent of d.dependents) stack.push(dependent);
     }
   }
 
@@ -361,10 +322,9 @@ export class Coordinator {
   // A task is finished (done, failed or skipped): its dependencies may no longer be needed.
   #finished(s: NodeState): void {
     if (s.load) return;
-    for (const dep of s.node.deps) {
-      const depState = this.#states[dep.index]!;
-      if (--depState.dependentsLeft === 0 && depState.state === "done" && !dep.isRoot) {
-        this.#release(depState);
+    for (const dep of s.deps) {
+      if (--dep.dependentsLeft === 0 && dep.state === "done" && !dep.isRoot) {
+        this.#release(dep);
       }
     }
   }
@@ -372,16 +332,16 @@ export class Coordinator {
   #release(s: NodeState): void {
     if (s.released) return;
     s.released = true;
-    this.#runner.removeResults([s.node.task]);
+    this.#runner.removeResults([s.task]);
     // Only the value goes: resultMeta still says when the task ran and for how long.
-    for (const instance of s.node.instances) releaseTaskResult(instance);
+    for (const instance of s.instances) releaseTaskResult(instance);
   }
 
   #cancel(): void {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#runner.cancel();
-    for (const s of this.#states) {
+    for (const s of this.#nodes.values()) {
       if (s.state === "waiting" || s.state === "ready") this.#skip(s);
     }
     for (const queue of this.#queues) {
