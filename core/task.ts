@@ -208,7 +208,7 @@ const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
 let attach: (task: Task, result: TaskResult | null) => void;
 let read: (task: Task) => TaskResult | null;
-const dependencies = new WeakMap<Task, readonly Task[]>();
+let depsOf: (task: Task) => readonly Task[];
 const texts = new WeakMap<Task, string>();
 
 /**
@@ -242,6 +242,8 @@ export class Task<P = any, R = any, in C extends object = any> implements TaskLi
   /** The code version this task was made (or stored) with. */
   readonly codeVersion: string | null;
   #result: TaskResult<R> | null = null;
+  // A field, not a WeakMap: a run of 100,000 tasks would make every GC walk 100,000 ephemerons.
+  #dependencies: readonly Task[];
 
   static {
     Object.defineProperty(this.prototype, TASK_BRAND, { value: true });
@@ -249,6 +251,7 @@ export class Task<P = any, R = any, in C extends object = any> implements TaskLi
       task.#result = result;
     };
     read = (task) => task.#result;
+    depsOf = (task) => task.#dependencies;
   }
 
   /** @internal Use the task type instead. */
@@ -261,7 +264,7 @@ export class Task<P = any, R = any, in C extends object = any> implements TaskLi
       JSON.stringify(type.name)
     },"params":${identityText(normalized.params)}}`;
     this.cacheKey = `${type.name}__${createHash("sha1").update(identity).digest("hex")}`;
-    dependencies.set(this, normalized.dependencies as Task[]);
+    this.#dependencies = normalized.dependencies as Task[];
   }
 
   /**
@@ -336,7 +339,7 @@ export function releaseTaskResult(task: Task): void {
 
 /** The distinct tasks nested in a task's parameters. */
 export function taskDependencies(task: Task): readonly Task[] {
-  return dependencies.get(task) ?? [];
+  return depsOf(task);
 }
 
 /**

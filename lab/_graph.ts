@@ -1,10 +1,34 @@
 /** The graph of unique tasks (by cache key) reachable from a run's tasks. */
 import { LabError } from "../core/errors.ts";
-import { type Task, taskDependencies } from "../core/task.ts";
+import { type Task, taskDependencies, type TaskType } from "../core/task.ts";
 
-/** One unique task in a run, shared by every object with its cache key. */
+/** Where a task is in its run. */
+export type NodeStatus =
+  | "unplanned"
+  | "waiting"
+  | "ready"
+  | "submitted"
+  | "done"
+  | "failed"
+  | "skipped";
+
+/** The ready tasks of one type, and how many of that type the runner has. */
+export interface TypeQueue {
+  type: TaskType;
+  items: GraphNode[];
+  head: number;
+  running: number;
+}
+
+/**
+ * One unique task in a run, shared by every object with its cache key. It
+ * also carries the run's bookkeeping (from `state` on), which the Coordinator
+ * keeps: one object per task, no Map from node to state.
+ */
 export interface GraphNode {
   key: string;
+  /** Its position in the graph's Map (0, 1, ...): lets a run keep per-node state in an array. */
+  index: number;
   /** The first object seen with this key. */
   task: Task;
   /** Every distinct object with this key: each gets the result. */
@@ -13,7 +37,25 @@ export interface GraphNode {
   dependents: GraphNode[];
   /** Passed to runTasks directly: its result is never released. */
   isRoot: boolean;
+  state: NodeStatus;
+  /** Planned to load its cached result. */
+  load: boolean;
+  /** Its name in logs, such as `Experiment[03]`, once planned. */
+  name: string;
+  /** Planned dependencies not yet done. */
+  depsLeft: number;
+  /** Planned dependents not yet finished (done, failed or skipped). */
+  dependentsLeft: number;
+  released: boolean;
+  /** Its type's queue, once enqueued. */
+  queue: TypeQueue | null;
 }
+
+// Most nodes have no dependencies or no dependents: they share this (frozen) array.
+const NONE: GraphNode[] = Object.freeze([]) as unknown as GraphNode[];
+
+// Up to this many objects of one key are told apart by a scan, beyond it by a Set.
+const SCAN_INSTANCES = 8;
 
 /**
  * Walks every task reachable from `roots` without recursion, refusing stale
@@ -21,9 +63,9 @@ export interface GraphNode {
  */
 export function buildGraph(roots: readonly Task[]): Map<string, GraphNode> {
   const nodes = new Map<string, GraphNode>();
-  const nodeOf = (task: Task): [GraphNode, boolean] => {
+  const nodeOf = (task: Task): GraphNode => {
     const existing = nodes.get(task.cacheKey);
-    if (existing !== undefined) return [existing, false];
+    if (existing !== undefined) return existing;
     if (task.codeVersion !== task.type.codeVersion) {
       throw new LabError(
         `Cannot run ${task}: it was made with codeVersion ${JSON.stringify(task.codeVersion)} ` +
@@ -33,36 +75,57 @@ export function buildGraph(roots: readonly Task[]): Map<string, GraphNode> {
     }
     const node: GraphNode = {
       key: task.cacheKey,
+      index: nodes.size,
       task,
       instances: [],
-      deps: [],
-      dependents: [],
+      deps: NONE,
+      dependents: NONE,
       isRoot: false,
+      state: "unplanned",
+      load: false,
+      name: "",
+      depsLeft: 0,
+      dependentsLeft: 0,
+      released: false,
+      queue: null,
     };
     nodes.set(task.cacheKey, node);
-    return [node, true];
+    return node;
   };
-  const seenObjects = new Set<Task>();
+  // The rare key with many distinct objects: those objects as a Set.
+  const many = new Map<GraphNode, Set<Task>>();
+  // Adds `task` to its node's instances; false when this object was seen before.
+  const addInstance = (node: GraphNode, task: Task): boolean => {
+    const list = node.instances;
+    if (list.length < SCAN_INSTANCES) {
+      if (list.includes(task)) return false;
+    } else {
+      let seen = many.get(node);
+      if (seen === undefined) many.set(node, seen = new Set(list));
+      if (seen.has(task)) return false;
+      seen.add(task);
+    }
+    list.push(task);
+    return true;
+  };
   const stack: Task[] = [];
-  for (const root of roots) nodeOf(root)[0].isRoot = true;
+  for (const root of roots) nodeOf(root).isRoot = true;
   for (let i = roots.length - 1; i >= 0; i--) stack.push(roots[i]!);
-  const expanded = new Set<GraphNode>();
   while (stack.length > 0) {
     const task = stack.pop()!;
-    if (seenObjects.has(task)) continue;
-    seenObjects.add(task);
-    const [node] = nodeOf(task);
-    node.instances.push(task);
+    const node = nodeOf(task);
+    if (!addInstance(node, task)) continue;
     const deps = taskDependencies(task);
     // Edges come from the first object of each key; every object is still
     // walked so that nested instances get results too.
-    const addEdges = !expanded.has(node);
-    expanded.add(node);
+    const addEdges = node.instances.length === 1;
     for (let i = deps.length - 1; i >= 0; i--) {
       const dep = deps[i]!;
       if (addEdges) {
-        const [depNode] = nodeOf(dep);
+        const depNode = nodeOf(dep);
         if (depNode.dependents[depNode.dependents.length - 1] !== node) {
+          if (node.deps === NONE) node.deps = [];
+          if (depNode.dependents === NONE) depNode.dependents = [];
           node.deps.push(depNode);
           depNode.dependents.push(node);
         }
@@ -77,10 +140,10 @@ export function buildGraph(roots: readonly Task[]): Map<string, GraphNode> {
 // Kahn's algorithm: a node never released has a cycle through it. Tasks are
 // immutable, so this cannot happen through the public API; it guards the invariant.
 function checkAcyclic(nodes: Map<string, GraphNode>): void {
-  const remaining = new Map<GraphNode, number>();
+  const remaining = new Int32Array(nodes.size);
   const free: GraphNode[] = [];
   for (const node of nodes.values()) {
-    remaining.set(node, node.deps.length);
+    remaining[node.index] = node.deps.length;
     if (node.deps.length === 0) free.push(node);
   }
   let released = 0;
@@ -88,13 +151,11 @@ function checkAcyclic(nodes: Map<string, GraphNode>): void {
     const node = free.pop()!;
     released++;
     for (const dependent of node.dependents) {
-      const left = remaining.get(dependent)! - 1;
-      remaining.set(dependent, left);
-      if (left === 0) free.push(dependent);
+      if (--remaining[dependent.index]! === 0) free.push(dependent);
     }
   }
   if (released < nodes.size) {
-    const stuck = [...remaining].find(([, left]) => left > 0)![0];
+    const stuck = [...nodes.values()].find((node) => remaining[node.index]! > 0)!;
     throw new LabError(`Cannot run tasks: there is a dependency cycle through ${stuck.task}`);
   }
 }

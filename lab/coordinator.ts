@@ -7,25 +7,14 @@ import { cacheOf } from "../caches/_default_cache.ts";
 import { FileCache } from "../caches/_file_cache.ts";
 import type { Runner } from "../core/runner.ts";
 import type { Storage } from "../core/storage.ts";
-import type { GraphNode } from "./_graph.ts";
+import type { GraphNode, TypeQueue } from "./_graph.ts";
 import { CorruptEntryError, LabError, RunnerError } from "../core/errors.ts";
 import { labLogger } from "../core/logger.ts";
 import type { RunObserver } from "../core/observer.ts";
 import { releaseTaskResult, setTaskResult, type TaskType } from "../core/task.ts";
 
-type State = "unplanned" | "waiting" | "ready" | "submitted" | "done" | "failed" | "skipped";
-
-interface NodeState {
-  node: GraphNode;
-  state: State;
-  load: boolean;
-  name: string;
-  /** Planned dependencies not yet done. */
-  depsLeft: number;
-  /** Planned dependents not yet finished (done, failed or skipped). */
-  dependentsLeft: number;
-  released: boolean;
-}
+// A node carries its own bookkeeping for the run: no Map from node to state.
+type NodeState = GraphNode;
 
 /** What a run needs from its Lab. */
 export interface RunSettings {
@@ -43,11 +32,12 @@ const LIST_STORAGE_FROM = 64;
 export class Coordinator {
   readonly #runner: Runner;
   readonly #settings: RunSettings;
-  readonly #states = new Map<GraphNode, NodeState>();
-  readonly #ready = new Map<TaskType, { items: NodeState[]; head: number }>();
-  readonly #runningByType = new Map<TaskType, number>();
-  readonly #inFlight = new Set<NodeState>();
-  readonly #byKey = new Map<string, NodeState>();
+  #nodes: ReadonlyMap<string, GraphNode> = new Map();
+  readonly #ready = new Map<TaskType, TypeQueue>();
+  /** The values of `#ready`, in the order types first became ready. */
+  readonly #queues: TypeQueue[] = [];
+  /** Tasks submitted to the runner and not yet returned (state "submitted"). */
+  #inFlight = 0;
   readonly #nameCounters = new Map<TaskType, number>();
   readonly #capacity: number;
   readonly #causes: Array<readonly [string, Error]> = [];
@@ -81,20 +71,10 @@ export class Coordinator {
 
   /** Plans and runs every task reachable from the graph's roots. */
   async execute(nodes: Map<string, GraphNode>): Promise<void> {
-    for (const node of nodes.values()) {
-      this.#states.set(node, {
-        node,
-        state: "unplanned",
-        load: false,
-        name: "",
-        depsLeft: 0,
-        dependentsLeft: 0,
-        released: false,
-      });
-    }
-    await this.#plan(
-      [...nodes.values()].filter((node) => node.isRoot).map((n) => this.#states.get(n)!),
-    );
+    this.#nodes = nodes;
+    const roots: NodeState[] = [];
+    for (const node of nodes.values()) if (node.isRoot) roots.push(node);
+    await this.#plan(roots);
     this.#settings.observer?.start(this.#totals());
     try {
       await this.#loop();
@@ -115,9 +95,9 @@ export class Coordinator {
 
   #totals(): Map<string, number> {
     const totals = new Map<string, number>();
-    for (const state of this.#states.values()) {
+    for (const state of this.#nodes.values()) {
       if (state.state === "unplanned") continue;
-      const name = state.node.task.type.name;
+      const name = state.task.type.name;
       totals.set(name, (totals.get(name) ?? 0) + 1);
     }
     return totals;
@@ -140,11 +120,10 @@ export class Coordinator {
         planned.push(s);
         s.load = cached?.[i] === true;
         if (s.load) return;
-        for (const dep of s.node.deps) {
-          const depState = this.#states.get(dep)!;
-          if (depState.state === "unplanned") {
-            depState.state = "waiting";
-            next.push(depState);
+        for (const dep of s.deps) {
+          if (dep.state === "unplanned") {
+            dep.state = "waiting";
+            next.push(dep);
           }
         }
       });
@@ -152,22 +131,20 @@ export class Coordinator {
     }
     const blocked: NodeState[] = [];
     for (const s of planned) {
-      if (s.name === "") s.name = this.#nameFor(s.node.task.type);
-      this.#byKey.set(s.node.key, s);
+      if (s.name === "") s.name = this.#nameFor(s.task.type);
       s.depsLeft = 0;
       if (s.load) continue;
-      for (const dep of s.node.deps) {
-        const depState = this.#states.get(dep)!;
-        depState.dependentsLeft++;
-        if (depState.state === "failed" || depState.state === "skipped") blocked.push(s);
-        else if (depState.state === "done" && depState.released) {
+      for (const dep of s.deps) {
+        dep.dependentsLeft++;
+        if (dep.state === "failed" || dep.state === "skipped") blocked.push(s);
+        else if (dep.state === "done" && dep.released) {
           // Needed again after its release (a corrupt entry was replanned): load it anew.
-          depState.state = "waiting";
-          depState.load = true;
-          depState.released = false;
-          planned.push(depState);
+          dep.state = "waiting";
+          dep.load = true;
+          dep.released = false;
+          planned.push(dep);
           s.depsLeft++;
-        } else if (depState.state !== "done") s.depsLeft++;
+        } else if (dep.state !== "done") s.depsLeft++;
       }
     }
     for (const s of planned) if (s.depsLeft === 0 && s.state === "waiting") this.#enqueue(s);
@@ -182,26 +159,42 @@ export class Coordinator {
       this.#storedKeys = new Set(await storage.findKeys());
     }
     const keys = this.#storedKeys;
-    return await Promise.all(level.map((s) => {
-      if (this.#forceRun.has(s)) return false;
-      const cache = cacheOf(s.node.task.type);
-      if (keys !== null && cache instanceof FileCache) return keys.has(s.node.key);
-      return cache.isCached(storage, s.node.task);
-    }));
+    const flags = new Array<boolean>(level.length);
+    // Only caches that must be asked cost a promise each.
+    const asked: Promise<void>[] = [];
+    for (let i = 0; i < level.length; i++) {
+      const s = level[i]!;
+      const cache = cacheOf(s.task.type);
+      if (this.#forceRun.has(s)) flags[i] = false;
+      else if (keys !== null && cache instanceof FileCache) flags[i] = keys.has(s.key);
+      else {asked.push(
+          cache.isCached(storage, s.task).then((cached) => void (flags[i] = cached)),
+        );}
+    }
+    if (asked.length > 0) await Promise.all(asked);
+    return flags;
   }
 
   #nameFor(type: TaskType): string {
     const index = this.#nameCounters.get(type) ?? 0;
     this.#nameCounters.set(type, index + 1);
-    return `${type.name}[${String(index).padStart(2, "0")}]`;
+    return `${type.name}[${index < 10 ? "0" : ""}${index}]`;
   }
 
   #enqueue(s: NodeState): void {
     if (this.#stopping) return;
     s.state = "ready";
-    const type = s.node.task.type;
-    let queue = this.#ready.get(type);
-    if (queue === undefined) this.#ready.set(type, queue = { items: [], head: 0 });
+    let queue = s.queue;
+    if (queue === null) {
+      const type = s.task.type;
+      queue = this.#ready.get(type) ?? null;
+      if (queue === null) {
+        queue = { type, items: [], head: 0, running: 0 };
+        this.#ready.set(type, queue);
+        this.#queues.push(queue);
+      }
+      s.queue = queue;
+    }
     queue.items.push(s);
   }
 
@@ -209,13 +202,13 @@ export class Coordinator {
   // and never more of a type than its maxParallel.
   #fill(): void {
     let progressed = true;
-    while (progressed && this.#inFlight.size < this.#capacity && !this.#stopping) {
+    while (progressed && this.#inFlight < this.#capacity && !this.#stopping) {
       progressed = false;
-      for (const [type, queue] of this.#ready) {
-        if (this.#inFlight.size >= this.#capacity) break;
+      for (const queue of this.#queues) {
+        if (this.#inFlight >= this.#capacity) break;
         if (queue.head === queue.items.length) continue;
-        const running = this.#runningByType.get(type) ?? 0;
-        if (type.maxParallel !== null && running >= type.maxParallel) continue;
+        const maxParallel = queue.type.maxParallel;
+        if (maxParallel !== null && queue.running >= maxParallel) continue;
         const s = queue.items[queue.head++]!;
         if (queue.head === queue.items.length) {
           queue.items = [];
@@ -226,9 +219,9 @@ export class Coordinator {
           continue;
         }
         s.state = "submitted";
-        this.#inFlight.add(s);
-        this.#runningByType.set(type, running + 1);
-        this.#runner.submitTask(s.node.task, s.name, s.load);
+        this.#inFlight++;
+        queue.running++;
+        this.#runner.submitTask(s.task, s.name, s.load);
         progressed = true;
       }
     }
@@ -237,52 +230,52 @@ export class Coordinator {
   async #loop(): Promise<void> {
     const observer = this.#settings.observer;
     this.#fill();
-    while (this.#inFlight.size > 0) {
+    while (this.#inFlight > 0) {
       const outcomes = await this.#runner.wait({ timeoutMs: WAIT_SLICE_MS });
       for (const [task, outcome] of outcomes) {
-        const s = this.#byKey.get(task.cacheKey);
-        if (s === undefined || !this.#inFlight.delete(s)) continue;
-        const type = s.node.task.type;
-        this.#runningByType.set(type, this.#runningByType.get(type)! - 1);
+        const s = this.#nodes.get(task.cacheKey);
+        if (s === undefined || s.state !== "submitted") continue;
+        this.#inFlight--;
+        s.queue!.running--;
         if (outcome instanceof Error) await this.#onError(s, outcome);
         else {
           this.#onSuccess(s);
-          observer?.taskDone(type.name, { cached: s.load, failed: false });
+          observer?.taskDone(s.task.type.name, { cached: s.load, failed: false });
         }
       }
       observer?.update(this.#runner);
       if (this.#stopping && this.#runner.pendingTaskCount() === 0) {
         // Whatever was submitted and never returned was cancelled.
-        for (const s of this.#inFlight) this.#skip(s);
-        this.#inFlight.clear();
+        for (const s of this.#nodes.values()) if (s.state === "submitted") this.#skip(s);
+        this.#inFlight = 0;
       }
       this.#fill();
     }
   }
 
   #onSuccess(s: NodeState): void {
-    const result = this.#runner.getResult(s.node.task);
-    for (const instance of s.node.instances) setTaskResult(instance, result);
+    const result = this.#runner.getResult(s.task);
+    for (const instance of s.instances) setTaskResult(instance, result);
     s.state = "done";
     this.#finished(s);
-    for (const dependent of s.node.dependents) {
-      const d = this.#states.get(dependent)!;
+    for (const dependent of s.dependents) {
+      const d = dependent;
       if (d.state !== "waiting" || d.load) continue;
       if (--d.depsLeft === 0) this.#enqueue(d);
     }
-    if (s.dependentsLeft === 0 && !s.node.isRoot) this.#release(s);
+    if (s.dependentsLeft === 0 && !s.isRoot) this.#release(s);
   }
 
   async #onError(s: NodeState, error: Error): Promise<void> {
     if (s.load && error instanceof CorruptEntryError && !this.#forceRun.has(s)) {
-      labLogger.warn(`${error.message}; treating it as absent and running ${s.node.task} instead`);
+      labLogger.warn(`${error.message}; treating it as absent and running ${s.task} instead`);
       this.#forceRun.add(s);
       s.state = "unplanned";
       const planned = await this.#plan([s]);
       const added = new Map<string, number>();
       for (const p of planned) {
         if (p === s) continue;
-        const name = p.node.task.type.name;
+        const name = p.task.type.name;
         added.set(name, (added.get(name) ?? 0) + 1);
       }
       if (added.size > 0) this.#settings.observer?.add(added);
@@ -299,10 +292,10 @@ export class Coordinator {
     else if (aboutRun && this.#runFailureSaid) labLogger.debug(`Task ${s.name} failed alike`);
     else labLogger.error(`Task ${s.name} failed: ${error.stack ?? error.message}`);
     if (aboutRun) this.#runFailureSaid = true;
-    this.#settings.observer?.taskDone(s.node.task.type.name, { cached: false, failed: true });
+    this.#settings.observer?.taskDone(s.task.type.name, { cached: false, failed: true });
     this.#finished(s);
-    for (const dependent of s.node.dependents) {
-      const d = this.#states.get(dependent)!;
+    for (const dependent of s.dependents) {
+      const d = dependent;
       if (!d.load && (d.state === "waiting" || d.state === "ready")) this.#skipWithDependents(d);
     }
     if (!this.#settings.continueOnFailure || aboutRun) this.#cancel();
@@ -315,7 +308,7 @@ export class Coordinator {
       const d = stack.pop()!;
       if (d.load || (d.state !== "waiting" && d.state !== "ready")) continue;
       this.#skip(d);
-      for (const dependent of d.node.dependents) stack.push(this.#states.get(dependent)!);
+      for (const dependent of d.dependents) stack.push(dependent);
     }
   }
 
@@ -329,10 +322,9 @@ export class Coordinator {
   // A task is finished (done, failed or skipped): its dependencies may no longer be needed.
   #finished(s: NodeState): void {
     if (s.load) return;
-    for (const dep of s.node.deps) {
-      const depState = this.#states.get(dep)!;
-      if (--depState.dependentsLeft === 0 && depState.state === "done" && !dep.isRoot) {
-        this.#release(depState);
+    for (const dep of s.deps) {
+      if (--dep.dependentsLeft === 0 && dep.state === "done" && !dep.isRoot) {
+        this.#release(dep);
       }
     }
   }
@@ -340,18 +332,21 @@ export class Coordinator {
   #release(s: NodeState): void {
     if (s.released) return;
     s.released = true;
-    this.#runner.removeResults([s.node.task]);
+    this.#runner.removeResults([s.task]);
     // Only the value goes: resultMeta still says when the task ran and for how long.
-    for (const instance of s.node.instances) releaseTaskResult(instance);
+    for (const instance of s.instances) releaseTaskResult(instance);
   }
 
   #cancel(): void {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#runner.cancel();
-    for (const s of this.#states.values()) {
+    for (const s of this.#nodes.values()) {
       if (s.state === "waiting" || s.state === "ready") this.#skip(s);
     }
-    this.#ready.clear();
+    for (const queue of this.#queues) {
+      queue.items = [];
+      queue.head = 0;
+    }
   }
 }

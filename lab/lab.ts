@@ -182,7 +182,8 @@ export class Lab<C extends object = LabContext> {
     if (!Array.isArray(tasks)) {
       throw new LabError("Cannot run tasks: tasks must be an array of tasks");
     }
-    tasks.forEach((t, i) => {
+    for (let i = 0; i < tasks.length; i++) {
+      const t: unknown = tasks[i];
       if (!(t instanceof Task)) {
         throw new LabError(
           `Cannot run tasks: tasks[${i}] is not a task (got ${
@@ -190,7 +191,7 @@ export class Lab<C extends object = LabContext> {
           }); make tasks by calling a task type`,
         );
       }
-    });
+    }
     const nodes = buildGraph(tasks);
     const { signal } = options;
     // Refuse before anything is built: no display, no workers.

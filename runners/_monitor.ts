@@ -52,10 +52,10 @@ export class UsageMonitor {
    * A sample of this process for a task starting now; starts within a few
    * milliseconds of each other share one, since a sample is not free.
    *
+   * @param now `performance.now()`, when the caller has it already.
    * @returns The shared sample (do not modify it).
    */
-  startSample(): CpuSample {
-    const now = performance.now();
+  startSample(now: number = performance.now()): CpuSample {
     if (now - this.#startSample.at >= START_SAMPLE_MS) {
       this.#startSample = { cpuMicros: this.#runtime.cpuMicros(), at: now };
     }

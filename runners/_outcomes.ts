@@ -11,16 +11,29 @@ export type Outcome = [Task, ResultMeta | Error];
 export class Outcomes {
   #done: Outcome[] = [];
   #wake: (() => void) | null = null;
+  // One timer serves consecutive waits: a wait that is answered soon (the
+  // usual case) costs no timer of its own. It is cleared once no wait follows.
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #deadline = 0;
+  /** When `#timer` fires (`Date.now()` time). */
+  #timerAt = 0;
+  #slice = 0;
+  #checkQueued = false;
 
   /** How many outcomes wait to be returned. */
   get size(): number {
     return this.#done.length;
   }
 
-  /** Adds an outcome and wakes the pending wait. */
-  push(outcome: Outcome): void {
+  /**
+   * Adds an outcome and wakes the pending wait.
+   *
+   * @param outcome The finished task.
+   * @param wake False to leave the wait asleep: the caller adds more and then calls `release`.
+   */
+  push(outcome: Outcome, wake = true): void {
     this.#done.push(outcome);
-    this.#wake?.();
+    if (wake) this.#wake?.();
   }
 
   /** Resolves the pending wait now, with whatever there is (perhaps nothing). */
@@ -35,17 +48,47 @@ export class Outcomes {
   wait(timeoutMs: number | null, pending: number): Promise<Outcome[]> {
     if (this.#done.length > 0 || pending === 0) return Promise.resolve(this.#take());
     return new Promise((resolve) => {
-      const timer = timeoutMs === null ? undefined : setTimeout(() => {
-        this.#wake = null;
-        resolve(this.#take());
-      }, timeoutMs);
       this.#wake = () => {
         this.#wake = null;
-        clearTimeout(timer);
         resolve(this.#take());
+        if (this.#timer !== undefined && !this.#checkQueued) {
+          this.#checkQueued = true;
+          queueMicrotask(this.#clearIfIdle);
+        }
       };
+      if (timeoutMs === null) {
+        this.#deadline = Infinity;
+        return;
+      }
+      this.#deadline = Date.now() + timeoutMs;
+      this.#slice = timeoutMs;
+      if (this.#timer !== undefined && this.#timerAt <= this.#deadline) return;
+      clearTimeout(this.#timer);
+      this.#timerAt = this.#deadline;
+      this.#timer = setTimeout(this.#onTimer, timeoutMs);
     });
   }
+
+  // Runs after the woken waiter's next step: a waiter that waits again keeps the timer.
+  readonly #clearIfIdle = () => {
+    this.#checkQueued = false;
+    if (this.#wake === null && this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  };
+
+  readonly #onTimer = () => {
+    this.#timer = undefined;
+    if (this.#wake === null || this.#deadline === Infinity) return;
+    // Capped: Date.now() is cheaper than performance.now() on Deno, but the wall clock may jump.
+    const left = Math.min(this.#deadline - Date.now(), this.#slice);
+    if (left <= 0) this.#wake();
+    else {
+      this.#timerAt = this.#deadline;
+      this.#timer = setTimeout(this.#onTimer, left);
+    }
+  };
 
   #take(): Outcome[] {
     const done = this.#done;

@@ -6,22 +6,29 @@
  */
 import { setImmediate } from "node:timers";
 import { RunnerError } from "../core/errors.ts";
-import type { LabContext, Task } from "../core/task.ts";
+import type { LabContext, Task, TaskResult } from "../core/task.ts";
 import type { Storage } from "../core/storage.ts";
-import { loadOrRun } from "./_execute.ts";
+import { loadOrRun, type RunEnvironment, runTaskNow } from "./_execute.ts";
 import type { TaskMonitorInfo } from "../core/runner.ts";
 import type { RuntimeAdapter } from "../runtime/adapter.ts";
-import { type MonitoredTask, UsageMonitor } from "./_monitor.ts";
+import { type CpuSample, UsageMonitor } from "./_monitor.ts";
 import type { Outcome } from "./_outcomes.ts";
 import { RunnerBase } from "./_runner_base.ts";
 
+/** A submitted task; the same object while it runs, to allocate once per task. */
 interface Job {
   task: Task;
   name: string;
   useCache: boolean;
+  status: "running" | "loading";
+  /** When it started (`Date.now()`), or 0 before then. */
+  startMs: number;
+  sample: CpuSample | null;
+  /** Its index in `#running` while it runs, else -1. */
+  slot: number;
+  /** Start order, for listing running tasks in it. */
+  seq: number;
 }
-
-interface Running extends Job, MonitoredTask {}
 
 // A synchronous task never yields: between tasks, at least this often, the
 // runner lets the event loop run, so that a Ctrl-C (a signal handler) and
@@ -32,15 +39,19 @@ const YIELD_EVERY_MS = 5;
 export class InProcessRunner extends RunnerBase {
   readonly capacity: number;
   readonly #storage: Storage;
-  readonly #context: LabContext;
   readonly #pid: number;
   readonly #monitor: UsageMonitor;
   readonly #abort = new AbortController();
+  readonly #env: RunEnvironment;
   readonly #queue: Job[] = [];
   #queueHead = 0;
-  readonly #running = new Set<Running>();
+  /** Unordered; a job knows its slot, so removing one is a swap (cheaper than a Set). */
+  readonly #running: Job[] = [];
   #pumpScheduled = false;
+  #started = 0;
+  #pumping = false;
   #lastYield = performance.now();
+  readonly #pumpSoon = () => this.#pump();
 
   /**
    * @param options `capacity`: tasks awaited at once; `storage` and `context`:
@@ -55,7 +66,7 @@ export class InProcessRunner extends RunnerBase {
     super();
     this.capacity = options.capacity;
     this.#storage = options.storage;
-    this.#context = options.context;
+    this.#env = { storage: options.storage, context: options.context, signal: this.#abort.signal };
     this.#pid = options.runtime.pid;
     this.#monitor = new UsageMonitor(options.runtime);
   }
@@ -68,17 +79,29 @@ export class InProcessRunner extends RunnerBase {
    * @param useCache Whether to load its cached result.
    */
   submitTask(task: Task, taskName: string, useCache: boolean): void {
-    this.#queue.push({ task, name: taskName, useCache });
+    this.#queue.push({
+      task,
+      name: taskName,
+      useCache,
+      status: "running",
+      startMs: 0,
+      sample: null,
+      slot: -1,
+      seq: 0,
+    });
     if (!this.#pumpScheduled) {
       this.#pumpScheduled = true;
-      queueMicrotask(() => this.#pump());
+      queueMicrotask(this.#pumpSoon);
     }
   }
 
   #pump(): void {
     this.#pumpScheduled = false;
-    const startable = this.#running.size < this.capacity && this.#queueHead < this.#queue.length;
-    if (startable && performance.now() - this.#lastYield >= YIELD_EVERY_MS) {
+    if (this.#pumping) return; // a task finished synchronously inside the loop below
+    const startable = this.#running.length < this.capacity && this.#queueHead < this.#queue.length;
+    if (!startable) return;
+    const now = performance.now();
+    if (now - this.#lastYield >= YIELD_EVERY_MS) {
       this.#pumpScheduled = true;
       // Twice: from an I/O callback, Node runs the first immediate before it polls again.
       setImmediate(() =>
@@ -89,41 +112,75 @@ export class InProcessRunner extends RunnerBase {
       );
       return;
     }
-    while (this.#running.size < this.capacity && this.#queueHead < this.#queue.length) {
-      const job = this.#queue[this.#queueHead++]!;
-      this.#start(job);
+    this.#pumping = true;
+    let finished = false;
+    while (this.#running.length < this.capacity && this.#queueHead < this.#queue.length) {
+      finished = this.#start(this.#queue[this.#queueHead++]!, now) || finished;
     }
+    this.#pumping = false;
     if (this.#queueHead === this.#queue.length) {
       this.#queue.length = 0;
       this.#queueHead = 0;
     }
+    // Tasks that finished synchronously reach the Lab's wait together.
+    if (finished) this.outcomes.release();
   }
 
-  #start(job: Job): void {
-    const running: Running = {
-      ...job,
-      status: "running",
-      start: new Date(),
-      sample: this.#monitor.startSample(),
-    };
-    this.#running.add(running);
-    const env = { storage: this.#storage, context: this.#context, signal: this.#abort.signal };
-    loadOrRun(job.task, job.name, job.useCache, env, () => running.status = "loading").then(
-      (result) => {
-        if (!this.#running.delete(running)) return; // stopped: already reported as failed
-        this.results.set(job.task, result);
-        this.#finish([job.task, result.meta]);
-      },
-      (error: unknown) => {
-        if (!this.#running.delete(running)) return;
-        this.#finish([job.task, error instanceof Error ? error : new Error(String(error))]);
-      },
+  // Starts `job`; true when it finished at once (its outcome is pushed without waking `wait`).
+  #start(job: Job, now: number): boolean {
+    job.startMs = Date.now();
+    job.sample = this.#monitor.startSample(now);
+    job.seq = this.#started++;
+    job.slot = this.#running.length;
+    this.#running.push(job);
+    let pending: TaskResult | Promise<TaskResult>;
+    try {
+      pending = job.useCache && this.#storage.storesNothing !== true
+        ? loadOrRun(job.task, job.name, true, this.#env, () => job.status = "loading")
+        : runTaskNow(job.task, job.name, this.#env);
+    } catch (error) {
+      return this.#failed(job, error, false);
+    }
+    if (pending instanceof Promise) {
+      pending.then(
+        (result) => this.#succeeded(job, result, true),
+        (error: unknown) => this.#failed(job, error, true),
+      );
+      return false;
+    }
+    return this.#succeeded(job, pending, false);
+  }
+
+  #succeeded(job: Job, result: TaskResult, later: boolean): boolean {
+    if (!this.#remove(job)) return false; // stopped: already reported as failed
+    this.results.set(job.task, result);
+    return this.#finish([job.task, result.meta], later);
+  }
+
+  #failed(job: Job, error: unknown, later: boolean): boolean {
+    if (!this.#remove(job)) return false;
+    return this.#finish(
+      [job.task, error instanceof Error ? error : new Error(String(error))],
+      later,
     );
   }
 
-  #finish(outcome: Outcome): void {
-    this.outcomes.push(outcome);
-    this.#pump();
+  // False when `job` no longer runs (stopped).
+  #remove(job: Job): boolean {
+    if (job.slot === -1) return false;
+    const last = this.#running.pop()!;
+    if (last !== job) {
+      this.#running[job.slot] = last;
+      last.slot = job.slot;
+    }
+    job.slot = -1;
+    return true;
+  }
+
+  #finish(outcome: Outcome, later: boolean): boolean {
+    this.outcomes.push(outcome, later);
+    if (later) this.#pump();
+    return true;
   }
 
   /** Cancels the submitted tasks that have not started. */
@@ -141,12 +198,13 @@ export class InProcessRunner extends RunnerBase {
   stop(): Promise<void> {
     this.cancel();
     this.#abort.abort(new RunnerError("The Lab stopped running tasks"));
-    for (const running of [...this.#running]) {
-      this.#running.delete(running);
-      this.outcomes.push([
-        running.task,
-        new RunnerError(`Stopped ${running.name} while it was running`),
-      ]);
+    const stopped = this.#running.splice(0).sort((a, b) => a.seq - b.seq);
+    for (const job of stopped) {
+      job.slot = -1;
+      this.outcomes.push(
+        [job.task, new RunnerError(`Stopped ${job.name} while it was running`)],
+        false,
+      );
     }
     this.outcomes.release();
     return Promise.resolve();
@@ -167,7 +225,7 @@ export class InProcessRunner extends RunnerBase {
    * @returns The count.
    */
   pendingTaskCount(): number {
-    return this.#queue.length - this.#queueHead + this.#running.size + this.outcomes.size;
+    return this.#queue.length - this.#queueHead + this.#running.length + this.outcomes.size;
   }
 
   /**
@@ -178,6 +236,12 @@ export class InProcessRunner extends RunnerBase {
    */
   getTaskInfos(): TaskMonitorInfo[] {
     const place = { usage: "here", pid: this.#pid, threadId: null } as const;
-    return this.#monitor.infos(this.#running, () => place, "start");
+    const rows = [...this.#running].sort((a, b) => a.seq - b.seq).map((job) => ({
+      name: job.name,
+      status: job.status,
+      start: new Date(job.startMs),
+      sample: job.sample,
+    }));
+    return this.#monitor.infos(rows, () => place, "start");
   }
 }
