@@ -59,6 +59,11 @@ function flag(name: string, fallback: string): string {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The median of the rounds that measured something (a failed Labtech run is NaN); NaN if none. */
+const finiteMedian = (xs: number[]) => {
+  const kept = xs.filter(Number.isFinite);
+  return kept.length === 0 ? Number.NaN : median(kept);
+};
 
 /** The bare entry write, as `fsLimits` in _primitives.ts does it, of entries `from`..`to` in `dir`. */
 function bareWrite(dir: string, from: number, to: number, files: Map<string, Uint8Array>): void {
@@ -308,13 +313,13 @@ async function main(): Promise<void> {
       out[key] = median(figures.map((f) => f[key] ?? Number.NaN));
     }
     // Each round's ratio pairs runs made under the same machine load.
-    out["labtech ÷ lab lmdb"] = labtechMs.length === 0
-      ? Number.NaN
-      : median(figures.map((f, round) => labtechMs[round]! / f["lab lmdb"]!));
+    out["labtech ÷ lab lmdb"] = finiteMedian(
+      figures.map((f, round) => (labtechMs[round] ?? Number.NaN) / f["lab lmdb"]!),
+    );
     return [runtime, out] as const;
   }));
   const deno = results.get("deno")?.["lab local"];
-  const labtechMedian = labtechMs.length === 0 ? Number.NaN : median(labtechMs);
+  const labtechMedian = finiteMedian(labtechMs);
   console.log(
     `\nCache entries on ${dir}: ${n} entries, median of ${rounds} rounds (ms per entry)\n`,
   );
