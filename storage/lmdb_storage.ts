@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { RootDatabase } from "npm:lmdb@^3.5.6";
 import { StorageError, TaskNotFound } from "../core/errors.ts";
 import {
@@ -118,28 +117,14 @@ export class LmdbStorage implements Storage {
         { cause: lmdbMissing },
       );
     }
-    // noSubdir false: lmdb would take a path with a dot in its name for a file's.
-    const options = {
-      encoding: "binary",
-      compression: false,
-      noSync: !this.durable,
-      noSubdir: false,
-    } as const;
     try {
-      if (create && !existsSync(join(this.path, "data.mdb"))) {
-        // Made in a folder of its own, then renamed into place (or dropped when another
-        // process was first), so that processes starting together never open a database
-        // another one is still creating.
-        const made = `${this.path}.new-${randomBytes(6).toString("hex")}`;
-        mkdirSync(dirname(this.path), { recursive: true });
-        void lmdb.open({ path: made, ...options }).close(); // nothing written: closes at once
-        try {
-          renameSync(made, this.path);
-        } catch {
-          rmSync(made, { recursive: true, force: true });
-        }
-      }
-      this.#db = lmdb.open<Uint8Array, string>({ path: this.path, ...options });
+      this.#db = lmdb.open<Uint8Array, string>({
+        path: this.path,
+        encoding: "binary",
+        compression: false,
+        noSync: !this.durable,
+        noSubdir: false, // lmdb would take a path with a dot in its name for a file's
+      });
     } catch (error) {
       throw new StorageError(`Cannot open LMDB storage ${this.path}: ${reasonOf(error)}`, {
         cause: error,
