@@ -20,15 +20,19 @@ export interface ScriptSection {
 
 function runScript(root: string, cmd: string, args: string[], timeoutMs: number): string {
   const result = spawnSync(cmd, args, { cwd: root, encoding: "utf8", timeout: timeoutMs });
-  const table = (result.stdout ?? "").split("\n").filter((line) => line.startsWith("|"));
-  if (result.status === 0 && table.length > 0) return table.join("\n");
+  // The table, and any note in italics after it (e.g. a peer that could not run).
+  const table = (result.stdout ?? "").split("\n").filter((line) => /^[|_]/.test(line));
+  if (result.status === 0 && table.length > 0) {
+    return table.join("\n").replace(/\n_/, "\n\n_");
+  }
   const why = result.error?.message ?? (result.stderr ?? "").trim().split("\n").at(-1) ?? "";
   return `_Not measured: \`${[cmd, ...args].join(" ")}\` failed (${why || result.status})._`;
 }
 
 /**
  * Entries on the machine's ordinary disk: the bare entry write against
- * LocalStorage, LmdbStorage and a Lab using each, every runtime in one run.
+ * LocalStorage, LmdbStorage and a Lab using each, every runtime in one run,
+ * and Python Labtech's fresh serial per-task time in the same run.
  */
 export function diskSection(
   root: string,

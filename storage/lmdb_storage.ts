@@ -123,6 +123,7 @@ export class LmdbStorage implements Storage {
         encoding: "binary",
         compression: false,
         noSync: !this.durable,
+        noSubdir: false, // lmdb would take a path with a dot in its name for a file's
       });
     } catch (error) {
       throw new StorageError(`Cannot open LMDB storage ${this.path}: ${reasonOf(error)}`, {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { open } from "lmdb";
 import { Lab, StorageError } from "../mod.ts";
@@ -135,6 +136,29 @@ describe("LmdbStorage", () => {
       cleanup();
     }
   });
+
+  test(
+    "a new database is a folder, also when its name has a dot; nothing else is left",
+    SLOW,
+    async () => {
+      const { dir, cleanup } = tempDir();
+      const path = join(dir, "results.lmdb");
+      const storage = new LmdbStorage(path);
+      try {
+        assert.deepEqual(await storage.findKeys(), []);
+        assert.deepEqual(readdirSync(dir), [], "reading an absent storage makes nothing");
+        await storage.writeEntry("k", new Map([["f", bytes("x")]]));
+        assert.deepEqual(readdirSync(dir), ["results.lmdb"]);
+        assert.deepEqual(readdirSync(path).sort(), ["data.mdb", "lock.mdb"]);
+        const again = new LmdbStorage(path);
+        assert.deepEqual(await again.findKeys(), ["k"]);
+        await again.close();
+      } finally {
+        await storage.close();
+        cleanup();
+      }
+    },
+  );
 
   test("describe() reopens the same database", SLOW, async () => {
     const { dir, cleanup } = tempDir();
