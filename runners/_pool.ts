@@ -249,7 +249,10 @@ export class PoolRunner extends RunnerBase {
       case "error": {
         const running = this.#running.get(message.id);
         const now = slot.finished(message.id);
-        if (now === undefined) return; // cancelled or stopped meanwhile
+        if (now === undefined) { // cancelled or stopped meanwhile
+          if (slot.settled(message.id)) this.#pump();
+          return;
+        }
         const promoted = now === null ? undefined : this.#running.get(now.id);
         if (promoted !== undefined) promoted.start = new Date();
         if (running === undefined || running.slot !== slot) {
@@ -265,6 +268,9 @@ export class PoolRunner extends RunnerBase {
         this.#pump();
         return;
       }
+      case "skipped": // a cancelled task it had not started
+        if (slot.settled(message.id)) this.#pump();
+        return;
       case "log":
         emitLog(message.record);
         return;

@@ -69,6 +69,7 @@ export type WorkerMessage =
   | { kind: "loading"; id: number }
   | { kind: "result"; id: number; value: unknown; meta: ResultMeta }
   | { kind: "error"; id: number; error: ErrorData }
+  | { kind: "skipped"; id: number }
   | { kind: "log"; record: LogRecord }
   | { kind: "exiting"; code: number };
 

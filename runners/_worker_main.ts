@@ -91,7 +91,10 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
       storage = openStorage(message.storage);
       storage.catch(() => {}); // a storage that cannot be reopened fails each task instead
     } else if (message.kind === "run") {
-      last = last.then(() => cancelled.delete(message.id) ? undefined : run(message));
+      // Each run gets one answer, a skip included: the pool waits for it before sending more.
+      last = last.then(() =>
+        cancelled.delete(message.id) ? send({ kind: "skipped", id: message.id }) : run(message)
+      );
     } else if (message.kind === "cancel") cancelled.add(message.id);
   });
   setWorkerState({ state: "idle" });

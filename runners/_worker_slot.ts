@@ -44,6 +44,9 @@ export class WorkerSlot<J extends { id: number; name: string }> {
   readonly known: Set<string> = new Set();
   #lastName: string;
   #outOfMemory = false;
+  // A task sent ahead and then cancelled, until the worker answers for it (it ran or skipped
+  // it): the worker may have started it, so nothing else may be sent or blamed meanwhile.
+  #cancelledAhead: number | null = null;
 
   /**
    * @param reserved The task a dedicated worker is started for, or null.
@@ -57,12 +60,14 @@ export class WorkerSlot<J extends { id: number; name: string }> {
 
   /** True for a shared worker that is ready and runs nothing. */
   get idleShared(): boolean {
-    return this.ready && this.job === null && this.heapMb === null;
+    return this.ready && this.job === null && this.#cancelledAhead === null &&
+      this.heapMb === null;
   }
 
   /** True for a shared worker that runs a task and has no next one yet. */
   get pipelinable(): boolean {
-    return this.ready && this.job !== null && this.next === null && this.heapMb === null;
+    return this.ready && this.job !== null && this.next === null &&
+      this.#cancelledAhead === null && this.heapMb === null;
   }
 
   /**
@@ -77,6 +82,18 @@ export class WorkerSlot<J extends { id: number; name: string }> {
     this.next = null;
     if (this.job !== null) this.#lastName = this.job.name;
     return this.job;
+  }
+
+  /**
+   * The worker answered for task `id` (a result, an error or a skip).
+   *
+   * @param id The task it answered for.
+   * @returns True when `id` was the cancelled task sent ahead: the worker is free again.
+   */
+  settled(id: number): boolean {
+    if (this.#cancelledAhead !== id) return false;
+    this.#cancelledAhead = null;
+    return true;
   }
 
   /** True for a shared worker still starting, which will take a task when ready. */
@@ -151,8 +168,11 @@ export class WorkerSlot<J extends { id: number; name: string }> {
     const next = this.next;
     this.next = null;
     if (next === null || !cancel || this.gone) return next;
+    // Its message may have carried tasks the worker will now never hold: send them again.
+    this.known.clear();
     try {
       this.handle?.send({ kind: "cancel", id: next.id } satisfies CancelMessage);
+      this.#cancelledAhead = next.id;
     } catch { /* a worker that cannot be reached runs nothing more */ }
     return next;
   }

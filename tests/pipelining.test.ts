@@ -124,6 +124,38 @@ describe(`worker pools, second pass, on ${detectRuntime()}`, () => {
       }
     });
 
+    test(`${kind}: a cancelled task the worker had already started is never blamed on another`, async () => {
+      const runner = await (await resolveBackend(kind as RunnerName)).buildRunner({
+        context: {},
+        storage: new NullStorage(),
+        maxWorkers: 1,
+      });
+      try {
+        const warm = job({ x: 30, ms: 0, fail: null });
+        runner.submitTask(warm, "Warm", false);
+        await drain(runner, 1);
+        const first = job({ x: 31, ms: 0, fail: null });
+        const crash = job({ x: 32, ms: 600, fail: "exit" });
+        runner.submitTask(first, "First", false);
+        runner.submitTask(crash, "Crash", false);
+        await Promise.resolve(); // the pool sends both in a microtask
+        // Hold this thread while the worker finishes `first` and starts `crash`: the pool still
+        // sees `crash` as sent ahead when it is cancelled.
+        const until = performance.now() + 400;
+        while (performance.now() < until) { /* busy */ }
+        runner.cancel();
+        const after = job({ x: 33, ms: 0, fail: null });
+        runner.submitTask(after, "After", false);
+        const outcomes = await drain(runner, 2);
+        assert.deepEqual(new Set(outcomes.keys()), new Set([first, after]));
+        assert.ok(!(outcomes.get(after) instanceof Error), String(outcomes.get(after)));
+        assert.equal(runner.getResult(after).value, 33);
+        assert.equal(runner.pendingTaskCount(), 0);
+      } finally {
+        await runner.close();
+      }
+    });
+
     test(`${kind}: a task sent ahead to a worker that crashes runs on another`, async () => {
       const runner = await (await resolveBackend(kind as RunnerName)).buildRunner({
         context: {},
