@@ -6,9 +6,10 @@
  * `spawn` and `fork` against the bare IPC round trip. All with `storage:
  * null`, trivial tasks and two workers. Each round also times two references:
  * `serial` (the Lab's own per-task work, with no pool: the part of our time
- * that is not the pool's) and, for spawn and fork, bare IPC with two echo
- * children kept busy (the round trip alone is one message at a time, while a
- * pool has two workers).
+ * that is not the pool's), ours with half the tasks (our time is a start-up,
+ * which the bare IPC figures leave out, plus a cost per task) and, for spawn
+ * and fork, bare IPC with two echo children kept busy (the round trip alone
+ * is one message at a time, while a pool has two workers).
  *
  * @module
  */
@@ -29,8 +30,10 @@ export interface PeerPair {
   peer_ms: number[];
   /**
    * Reference figures from the same rounds, by name: `serial` (the Lab's own
-   * per-task work, no pool: what is not the pool's), and for spawn and fork
-   * `ipc2` (bare IPC with as many echo children as workers, each kept busy).
+   * per-task work, no pool: what is not the pool's), `half` (ours with half
+   * as many tasks: with `ours` it splits our time into the workers' start-up
+   * and a per-task cost once they run), and for spawn and fork `ipc2` (bare
+   * IPC with as many echo children as workers, each kept busy).
    */
   reference?: Record<string, number[]>;
   error?: string;
@@ -165,6 +168,7 @@ export async function comparePeers(
       out.push(
         await pair("thread", name, rounds, () => labtech("thread", n), () => poolRound(make, n), {
           serial: () => labtech("serial", n),
+          half: () => labtech("thread", n / 2),
         }),
       );
     }
@@ -183,7 +187,11 @@ export async function comparePeers(
         rounds,
         () => labtech(backend, n),
         () => ipcRoundTrip(n),
-        { serial: () => labtech("serial", n), ipc2: () => ipcPipelined(n, WORKERS) },
+        {
+          serial: () => labtech("serial", n),
+          half: () => labtech(backend, n / 2),
+          ipc2: () => ipcPipelined(n, WORKERS),
+        },
       ),
     );
   }

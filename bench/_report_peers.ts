@@ -34,6 +34,10 @@ export function renderPeers(
       const target = TARGETS[p.ours] ?? 1.2;
       const serial = median(p.reference?.serial ?? []);
       const ipc2 = median(p.reference?.ipc2 ?? []);
+      const half = median(p.reference?.half ?? []);
+      // T(n) = start-up + n × warm and T(n/2) = start-up + n/2 × warm, per task: ours and half.
+      const warm = ours === null || half === null ? null : 2 * ours - half;
+      const startup = ours === null || warm === null ? null : (ours - warm) * r.n;
       rows.push([
         r.runtime,
         p.ours,
@@ -42,6 +46,8 @@ export function renderPeers(
         fmt(peer, 4),
         fmt(ratio, 3),
         fmt(serial, 4),
+        fmt(warm, 4),
+        fmt(startup, 0),
         ipc2 === null ? "" : fmt(ipc2, 4),
         ipc2 === null || ours === null ? "" : fmt(ours / ipc2, 3),
       ]);
@@ -63,6 +69,8 @@ export function renderPeers(
       "peer",
       "labtech ÷ peer",
       "serial (the Lab alone)",
+      "labtech once started",
+      "labtech start-up (ms)",
       "bare IPC, 2 children",
       "labtech ÷ that",
     ], rows),
