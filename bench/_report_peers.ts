@@ -75,7 +75,10 @@ export function renderPeers(
       "labtech ÷ that",
     ], rows),
     "\nThe serial column is the Lab's own per-task work with no pool, timed in the same rounds:" +
-    " what of labtech's time is not the pool's. Bare IPC with 2 children keeps two echo" +
+    " what of labtech's time is not the pool's. Labtech's time splits into its workers' start-up" +
+    " and a cost per task once they run, from rounds with half the tasks in the same run" +
+    " (T(n) = start-up + n × per task); the bare IPC figures leave their children's start-up" +
+    " out. Bare IPC with 2 children keeps two echo" +
     " subprocesses busy at once, as a pool of two does; the round trip is one at a time.\n",
   ];
 }
