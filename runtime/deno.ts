@@ -8,7 +8,7 @@ import { encodeFrame, FrameDecoder } from "./_frames.ts";
 import { forEachChunk, streamLines } from "./_lines.ts";
 import { connectNodeThread, startNodeThread } from "./_node_thread.ts";
 import { captureNodeOutput, outputMessage, routeOutput } from "./_output_capture.ts";
-import { PARENT_PID_VARIABLE, watchParent } from "./_parent_watch.ts";
+import { PARENT_PID_VARIABLE, watchAfterFirstSend } from "./_parent_watch.ts";
 
 interface DenoConn {
   setNoDelay(noDelay?: boolean): void;
@@ -174,14 +174,14 @@ function captureDenoOutput(send: (message: unknown) => void): void {
 
 const connectParent: WorkerAdapter["connectParent"] = async (kind) => {
   if (kind === "thread") return connectNodeThread();
-  watchParent();
   const [port, token] = (Deno.env.get("LABTECH_CHANNEL") ?? "").split(":");
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
   let handler: (message: unknown) => void = () => {};
   const framed = framedChannel(conn, (m) => handler(m), () => Deno.exit(0));
   framed.send(token);
-  captureDenoOutput(framed.send);
-  return { send: framed.send, onMessage: (h) => handler = h, flush: framed.flush };
+  const send = watchAfterFirstSend(framed.send);
+  captureDenoOutput(send);
+  return { send, onMessage: (h) => handler = h, flush: framed.flush };
 };
 
 const encoder = new TextEncoder();
