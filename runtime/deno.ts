@@ -186,9 +186,10 @@ function captureDenoOutput(send: (message: unknown) => void): void {
 const connectParent: WorkerAdapter["connectParent"] = async (kind) => {
   if (kind === "thread") return connectNodeThread();
   const [port, token] = (Deno.env.get("LABTECH_CHANNEL") ?? "").split(":");
+  const codec = loadFrames(); // loads while this connects
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
   let handler: (message: unknown) => void = () => {};
-  const framed = framedChannel(await loadFrames(), conn, (m) => handler(m), () => Deno.exit(0));
+  const framed = framedChannel(await codec, conn, (m) => handler(m), () => Deno.exit(0));
   framed.send(token);
   const send = watchAfterFirstSend(framed.send);
   captureDenoOutput(send);
