@@ -4,13 +4,18 @@
  * first on odd ones) so that load from elsewhere hits both alike: `thread`
  * against piscina (Node) or tinypool (Deno, Bun), `async` against p-queue,
  * `spawn` and `fork` against the bare IPC round trip. All with `storage:
- * null`, trivial tasks and two workers.
+ * null`, trivial tasks and two workers. Each round also times two references:
+ * `serial` (the Lab's own per-task work, with no pool: the part of our time
+ * that is not the pool's), ours with half the tasks (our time is a start-up,
+ * which the bare IPC figures leave out, plus a cost per task) and, for spawn
+ * and fork, bare IPC with two echo children kept busy (the round trip alone
+ * is one message at a time, while a pool has two workers).
  *
  * @module
  */
 import { Lab, type Task } from "../mod.ts";
 import { detectRuntime } from "../runtime/detect.ts";
-import { ipcRoundTrip } from "./_primitives.ts";
+import { ipcPipelined, ipcRoundTrip } from "./_primitives.ts";
 import { trivial } from "./_tasks.ts";
 import trivialFn from "./_peer_fn.ts";
 
@@ -23,11 +28,33 @@ export interface PeerPair {
   peer: string;
   ours_ms: number[];
   peer_ms: number[];
+  /**
+   * Reference figures from the same rounds, by name: `serial` (the Lab's own
+   * per-task work, no pool: what is not the pool's), `half` (ours with half
+   * as many tasks: with `ours` it splits our time into the workers' start-up
+   * and a per-task cost once they run), and for spawn and fork `ipc2` (bare
+   * IPC with as many echo children as workers, each kept busy).
+   */
+  reference?: Record<string, number[]>;
   error?: string;
 }
 
+// A round that takes longer fails its pair instead of hanging the whole workload.
+const ROUND_TIMEOUT_MS = 120_000;
+
+function timed(what: string, round: () => Promise<number>): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not finish a round within ${ROUND_TIMEOUT_MS} ms`)),
+      ROUND_TIMEOUT_MS,
+    );
+  });
+  return Promise.race([round(), timeout]).finally(() => clearTimeout(timer));
+}
+
 async function labtech(backend: string, n: number): Promise<number> {
-  const lab = new Lab({ storage: null, runner: backend as "thread", maxWorkers: WORKERS });
+  const lab = new Lab({ storage: null, runner: backend as "serial", maxWorkers: WORKERS });
   const tasks: Task[] = Array.from({ length: n }, (_, i) => trivial({ i }));
   const t0 = performance.now();
   await lab.runTasks(tasks, { progress: false, top: false });
@@ -50,10 +77,15 @@ async function threadPeer(): Promise<{ name: string; make: () => Promise<PeerPoo
     };
   }
   const { Tinypool } = await import("tinypool");
+  // On Deno a tinypool worker parked in Atomics.wait never wakes for its next task (it hangs
+  // at the first one); without atomics it waits for messages on its port, which works.
+  const useAtomics = detectRuntime() !== "deno";
   return {
     name: "tinypool",
     make: () =>
-      Promise.resolve(new Tinypool({ filename, minThreads: WORKERS, maxThreads: WORKERS })),
+      Promise.resolve(
+        new Tinypool({ filename, minThreads: WORKERS, maxThreads: WORKERS, useAtomics }),
+      ),
   };
 }
 
@@ -75,23 +107,28 @@ async function pQueueRound(n: number): Promise<number> {
   return (performance.now() - t0) / n;
 }
 
+// Rounds alternate which side goes first; references run between the two sides.
 async function pair(
   ours: string,
   peer: string,
   rounds: number,
   a: () => Promise<number>,
   b: () => Promise<number>,
+  references: Record<string, () => Promise<number>> = {},
 ): Promise<PeerPair> {
-  const out: PeerPair = { ours, peer, ours_ms: [], peer_ms: [] };
+  const out: PeerPair = { ours, peer, ours_ms: [], peer_ms: [], reference: {} };
   try {
     for (let r = 0; r < rounds; r++) {
-      if (r % 2 === 0) {
-        out.ours_ms.push(await a());
-        out.peer_ms.push(await b());
-      } else {
-        out.peer_ms.push(await b());
-        out.ours_ms.push(await a());
+      const sides = [
+        async () => out.ours_ms.push(await timed(`labtech ${ours}`, a)),
+        async () => out.peer_ms.push(await timed(peer, b)),
+      ];
+      if (r % 2 === 1) sides.reverse();
+      await sides[0]!();
+      for (const [name, round] of Object.entries(references)) {
+        (out.reference![name] ??= []).push(await timed(name, round));
       }
+      await sides[1]!();
     }
   } catch (error) {
     out.error = (error as Error).stack ?? String(error);
@@ -129,7 +166,10 @@ export async function comparePeers(
     if (peer !== null) {
       const { name, make } = peer;
       out.push(
-        await pair("thread", name, rounds, () => labtech("thread", n), () => poolRound(make, n)),
+        await pair("thread", name, rounds, () => labtech("thread", n), () => poolRound(make, n), {
+          serial: () => labtech("serial", n),
+          half: () => labtech("thread", n / 2),
+        }),
       );
     }
   }
@@ -147,6 +187,11 @@ export async function comparePeers(
         rounds,
         () => labtech(backend, n),
         () => ipcRoundTrip(n),
+        {
+          serial: () => labtech("serial", n),
+          half: () => labtech(backend, n / 2),
+          ipc2: () => ipcPipelined(n, WORKERS),
+        },
       ),
     );
   }

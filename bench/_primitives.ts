@@ -104,11 +104,11 @@ interface DenoApi {
 }
 
 /**
- * Milliseconds per message round trip with a subprocess of this runtime:
- * `child_process.fork` on Node, `Bun.spawn` with `ipc` on Bun, JSON lines over
- * `Deno.Command` pipes on Deno.
+ * Starts an echo subprocess of this runtime, answered once: `child_process.fork`
+ * on Node, `Bun.spawn` with `ipc` on Bun, JSON lines over `Deno.Command` pipes
+ * on Deno.
  */
-export async function ipcRoundTrip(rounds: number): Promise<number> {
+async function echoChild(): Promise<Port> {
   const child = fileURLToPath(new URL(`./_echo_child${EXT}`, import.meta.url));
   const runtime = detectRuntime();
   if (runtime === "node") {
@@ -117,11 +117,11 @@ export async function ipcRoundTrip(rounds: number): Promise<number> {
       proc.once("message", resolve);
       proc.send(MESSAGE);
     });
-    return pingPong({
+    return {
       send: (m) => proc.send(m as object),
-      onMessage: (h) => proc.on("message", h),
+      onMessage: (h) => void proc.on("message", h),
       close: () => void proc.kill(),
-    }, rounds);
+    };
   }
   if (runtime === "bun") {
     const Bun = (globalThis as unknown as { Bun: BunApi }).Bun;
@@ -137,11 +137,11 @@ export async function ipcRoundTrip(rounds: number): Promise<number> {
     });
     proc.send(MESSAGE);
     await started;
-    return pingPong({
+    return {
       send: (m) => proc.send(m),
       onMessage: (h) => handler = h,
       close: () => proc.kill(),
-    }, rounds);
+    };
   }
   const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
   const command = new Deno.Command(Deno.execPath(), {
@@ -171,7 +171,7 @@ export async function ipcRoundTrip(rounds: number): Promise<number> {
     handler = () => resolve();
     void writer.write(encoder.encode(JSON.stringify(MESSAGE) + "\n"));
   });
-  return pingPong({
+  return {
     send: (m) => void writer.write(encoder.encode(JSON.stringify(m) + "\n")),
     onMessage: (h) => handler = h,
     close: async () => {
@@ -179,7 +179,44 @@ export async function ipcRoundTrip(rounds: number): Promise<number> {
       await reading;
       await proc.status;
     },
-  }, rounds);
+  };
+}
+
+/**
+ * Milliseconds per message round trip with a subprocess of this runtime, one
+ * message at a time (see `echoChild` for the channel on each runtime).
+ */
+export async function ipcRoundTrip(rounds: number): Promise<number> {
+  return pingPong(await echoChild(), rounds);
+}
+
+/**
+ * Milliseconds per message with `children` echo subprocesses, each sent its
+ * next message as soon as its last one comes back: the throughput of bare
+ * IPC with as many workers as a pool, the floor of spawn and fork with that
+ * many workers.
+ */
+export async function ipcPipelined(total: number, children: number): Promise<number> {
+  const ports = await Promise.all(Array.from({ length: children }, () => echoChild()));
+  let sent = 0;
+  let received = 0;
+  let t0 = 0;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((resolve) => done = resolve);
+  const measured = 50 * children; // the first messages warm up
+  for (const port of ports) {
+    port.onMessage(() => {
+      received++;
+      if (received === measured) t0 = performance.now();
+      if (received === total + measured) done();
+      else if (sent < total + measured) port.send({ ...MESSAGE, id: sent++ });
+    });
+  }
+  for (const port of ports) port.send({ ...MESSAGE, id: sent++ });
+  await finished;
+  const ms = (performance.now() - t0) / total;
+  await Promise.all(ports.map((port) => port.close()));
+  return ms;
 }
 
 /**

@@ -32,7 +32,25 @@ export function renderPeers(
       const ours = median(p.ours_ms), peer = median(p.peer_ms);
       const ratio = ours !== null && peer !== null && peer > 0 ? ours / peer : null;
       const target = TARGETS[p.ours] ?? 1.2;
-      rows.push([r.runtime, p.ours, p.peer, fmt(ours, 4), fmt(peer, 4), fmt(ratio, 3)]);
+      const serial = median(p.reference?.serial ?? []);
+      const ipc2 = median(p.reference?.ipc2 ?? []);
+      const half = median(p.reference?.half ?? []);
+      // T(n) = start-up + n × warm and T(n/2) = start-up + n/2 × warm, per task: ours and half.
+      const warm = ours === null || half === null ? null : 2 * ours - half;
+      const startup = ours === null || warm === null ? null : (ours - warm) * r.n;
+      rows.push([
+        r.runtime,
+        p.ours,
+        p.peer,
+        fmt(ours, 4),
+        fmt(peer, 4),
+        fmt(ratio, 3),
+        fmt(serial, 4),
+        fmt(warm, 4),
+        fmt(startup, 0),
+        ipc2 === null ? "" : fmt(ipc2, 4),
+        ipc2 === null || ours === null ? "" : fmt(ours / ipc2, 3),
+      ]);
       if (p.error) rows.at(-1)![5] = `error: ${p.error.split("\n")[0]}`;
       check(
         ratio === null ? null : ratio <= target,
@@ -43,6 +61,24 @@ export function renderPeers(
   if (rows.length === 0) return [];
   return [
     `\n### Peers: ${n} trivial tasks, 2 workers, \`storage: null\`, alternating A/B rounds (ms per task)\n`,
-    table(["runtime", "labtech", "peer", "labtech", "peer", "labtech ÷ peer"], rows),
+    table([
+      "runtime",
+      "labtech",
+      "peer",
+      "labtech",
+      "peer",
+      "labtech ÷ peer",
+      "serial (the Lab alone)",
+      "labtech once started",
+      "labtech start-up (ms)",
+      "bare IPC, 2 children",
+      "labtech ÷ that",
+    ], rows),
+    "\nThe serial column is the Lab's own per-task work with no pool, timed in the same rounds:" +
+    " what of labtech's time is not the pool's. Labtech's time splits into its workers' start-up" +
+    " and a cost per task once they run, from rounds with half the tasks in the same run" +
+    " (T(n) = start-up + n × per task); the bare IPC figures leave their children's start-up" +
+    " out. Bare IPC with 2 children keeps two echo" +
+    " subprocesses busy at once, as a pool of two does; the round trip is one at a time.\n",
   ];
 }

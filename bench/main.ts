@@ -23,10 +23,12 @@ import type { WorkloadResult } from "./run_workload.ts";
 import { renderSvg } from "./_svg.ts";
 import { renderMarkdown, type Report } from "./_report.ts";
 import { clusterSection, diskSection, type ScriptSection } from "./_script_workloads.ts";
+import { sourceFiles, toBareSpecifiers } from "../scripts/npm_specifiers.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "node_modules", ".bin");
 const NODE_BUILD = join(ROOT, ".tmp", "bench-node");
+const NODE_SOURCES = join(ROOT, ".tmp", "bench-node-src");
 const ALL_RUNTIMES = ["deno", "bun", "node"] as const;
 const ALL_BACKENDS = ["serial", "async", "thread", "spawn", "fork"] as const;
 const ALL_WORKLOADS = [
@@ -154,17 +156,31 @@ function binary(name: string): string {
 /** Compiles the workload script and everything it imports for Node, with tsc. */
 function buildForNode(): string | null {
   mkdirSync(NODE_BUILD, { recursive: true });
+  // Node cannot import the sources' `npm:` specifiers: compile a copy with bare ones.
+  for (const file of sourceFiles(ROOT)) {
+    mkdirSync(dirname(join(NODE_SOURCES, file)), { recursive: true });
+    writeFileSync(
+      join(NODE_SOURCES, file),
+      toBareSpecifiers(readFileSync(join(ROOT, file), "utf8")),
+    );
+  }
   writeFileSync(
     join(NODE_BUILD, "tsconfig.json"),
     JSON.stringify({
       extends: "../../tsconfig.build.json",
-      compilerOptions: { rootDir: "../..", outDir: ".", declaration: false, noEmitOnError: true },
+      compilerOptions: {
+        rootDir: "../bench-node-src",
+        outDir: ".",
+        declaration: false,
+        noEmitOnError: true,
+      },
       files: [
-        "../../bench/run_workload.ts",
-        "../../bench/_echo_worker.ts",
-        "../../bench/_echo_child.ts",
+        "../bench-node-src/bench/run_workload.ts",
+        "../bench-node-src/bench/_echo_worker.ts",
+        "../bench-node-src/bench/_echo_child.ts",
+        "../bench-node-src/bench/_peer_fn.ts",
       ],
-      include: ["../../runners/**/*.ts", "../../observe/**/*.ts"],
+      include: ["../bench-node-src/runners/**/*.ts", "../bench-node-src/observe/**/*.ts"],
     }),
   );
   const result = spawnSync(binary("tsc"), ["-p", join(NODE_BUILD, "tsconfig.json")], {

@@ -4,9 +4,9 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { Packr } from "npm:msgpackr@^2.1.4";
+import type { Packr } from "npm:msgpackr@^2.1.4";
 import { CacheError } from "../core/errors.ts";
-import type { Task } from "../core/task.ts";
+import type { Task, TaskResult } from "../core/task.ts";
 import type { Storage } from "../core/storage.ts";
 import { checkEncodable } from "./_encodable.ts";
 import { FileCache, type RawEncoding } from "./_file_cache.ts";
@@ -19,6 +19,10 @@ const PACKR_OPTIONS = {
   int64AsType: "bigint",
   moreTypes: true,
 } as const;
+
+// msgpackr loads at the first save or load, not with the library: a worker or
+// a Lab that caches nothing starts sooner without it.
+let msgpackr: Promise<typeof import("npm:msgpackr@^2.1.4")> | null = null;
 
 /** Size of a new pack buffer; msgpackr grows it as a result needs. */
 const NEW_BUFFER_BYTES = 8192;
@@ -103,7 +107,7 @@ function bufferBytes(value: unknown): number {
 export class StructuredCache extends FileCache {
   protected readonly format = "structured/1";
   protected readonly dataFile = "data.msgpack";
-  readonly #packr = new Packr(PACKR_OPTIONS);
+  #packr!: Packr; // set by #load() before the first encode or decode
   readonly #spare: Buffer[] = [];
 
   protected encode(value: unknown, task: Task): Uint8Array | RawEncoding {
@@ -153,5 +157,20 @@ export class StructuredCache extends FileCache {
 
   protected decode(data: Uint8Array): unknown {
     return this.#packr.unpack(data);
+  }
+
+  override async save(storage: Storage, task: Task, result: TaskResult<unknown>): Promise<void> {
+    if (this.#packr === undefined) await this.#load();
+    return super.save(storage, task, result);
+  }
+
+  override async loadResultWithMeta(storage: Storage, task: Task): Promise<TaskResult<unknown>> {
+    if (this.#packr === undefined) await this.#load();
+    return super.loadResultWithMeta(storage, task);
+  }
+
+  async #load(): Promise<void> {
+    const { Packr } = await (msgpackr ??= import("npm:msgpackr@^2.1.4"));
+    this.#packr ??= new Packr(PACKR_OPTIONS);
   }
 }

@@ -111,7 +111,9 @@ function cell(info: TaskMonitorInfo, field: string, now: number): string {
   }
 }
 
-const collator = new Intl.Collator("en", { numeric: true });
+// Made at the first sort: building a collator costs tens of milliseconds
+// (ICU) in every process that imports the library, each worker included.
+let collator: Intl.Collator | null = null;
 
 /** Sorts a copy of `infos` by `sort` (nulls last, `-` reverses). */
 export function sortInfos(
@@ -125,7 +127,7 @@ export function sortInfos(
   keyed.sort((a, b) => {
     if (a.key === null || b.key === null) return a.key === b.key ? 0 : a.key === null ? 1 : -1;
     const order = typeof a.key === "string"
-      ? collator.compare(a.key, String(b.key))
+      ? (collator ??= new Intl.Collator("en", { numeric: true })).compare(a.key, String(b.key))
       : a.key - (b.key as number);
     return reverse ? -order : order;
   });

@@ -50,11 +50,25 @@ export function checkTaskContextCopyable(context: LabContext, taskName: string):
 
 function refusal(context: LabContext): { path: string; error: Error } | null {
   try {
+    if (onlyPrimitives(context)) return null; // the usual filtered context: no clone to try
     structuredClone(context);
     return null;
   } catch (error) {
     return { path: uncloneablePath(context, "context") ?? "context", error: error as Error };
   }
+}
+
+// True for a plain object whose values are all primitives structured clone copies.
+function onlyPrimitives(context: LabContext): boolean {
+  if (Object.getPrototypeOf(context) !== Object.prototype) return false;
+  for (const key in context) {
+    const value = context[key];
+    const type = typeof value;
+    if (type === "function" || type === "symbol" || (type === "object" && value !== null)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 // The deepest path to a value that cannot be cloned, walking plain containers.

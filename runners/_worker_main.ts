@@ -10,7 +10,6 @@ import { RunnerError } from "../core/errors.ts";
 import { type LogLevel, setLogSink } from "../core/logger.ts";
 import type { LabContext } from "../core/task.ts";
 import type { Storage } from "../core/storage.ts";
-import { openStorage } from "../storage/open.ts";
 import { NullStorage } from "../storage/null_storage.ts";
 import { loadOrRun } from "./_execute.ts";
 import { type MainMessage, type RunMessage, toErrorData, type WorkerMessage } from "./_protocol.ts";
@@ -88,7 +87,11 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
     if (message.kind === "startup") {
       if (message.context !== null) context = message.context;
       if (kind === "thread") keep = buffersIn(context);
-      storage = openStorage(message.storage);
+      // Imported only when used: a worker starts sooner without the storages' modules.
+      const spec = message.storage;
+      storage = spec.kind === "null"
+        ? Promise.resolve(new NullStorage())
+        : import("../storage/open.ts").then((m) => m.openStorage(spec));
       storage.catch(() => {}); // a storage that cannot be reopened fails each task instead
     } else if (message.kind === "run") {
       // Each run gets one answer, a skip included: the pool waits for it before sending more.

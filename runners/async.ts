@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { InProcessRunner } from "./in_process_runner.ts";
 import type { Runner, RunnerBackend, RunnerBuildOptions } from "../core/runner.ts";
 import { loadRuntimeAdapter } from "../runtime/adapter.ts";
 
@@ -33,6 +32,8 @@ export const DEFAULT_ASYNC_WORKERS = 64;
  */
 export class AsyncRunnerBackend implements RunnerBackend {
   async buildRunner({ context, storage, maxWorkers }: RunnerBuildOptions): Promise<Runner> {
+    // Loaded with the first run that needs it, not with the library (see thread.ts).
+    const { InProcessRunner } = await import("./in_process_runner.ts");
     return new InProcessRunner({
       capacity: maxWorkers ?? DEFAULT_ASYNC_WORKERS,
       storage,

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { buildPoolRunner } from "./_pool_strategy.ts";
 import type { Runner, RunnerBackend, RunnerBuildOptions } from "../core/runner.ts";
 
 /**
@@ -43,6 +42,8 @@ export class ForkRunnerBackend implements RunnerBackend {
    * @returns The runner.
    */
   buildRunner(options: RunnerBuildOptions): Promise<Runner> {
-    return buildPoolRunner("fork", options);
+    // The pool's modules load with the first run that needs them, not with the
+    // library (which every worker loads again through its task module).
+    return import("./_pool_strategy.ts").then((m) => m.buildPoolRunner("fork", options));
   }
 }

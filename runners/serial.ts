@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { InProcessRunner } from "./in_process_runner.ts";
 import type { Runner, RunnerBackend, RunnerBuildOptions } from "../core/runner.ts";
 import { loadRuntimeAdapter } from "../runtime/adapter.ts";
 
@@ -29,6 +28,8 @@ import { loadRuntimeAdapter } from "../runtime/adapter.ts";
  */
 export class SerialRunnerBackend implements RunnerBackend {
   async buildRunner({ context, storage }: RunnerBuildOptions): Promise<Runner> {
+    // Loaded with the first run that needs it, not with the library (see thread.ts).
+    const { InProcessRunner } = await import("./in_process_runner.ts");
     return new InProcessRunner({
       capacity: 1,
       storage,

@@ -58,6 +58,37 @@ export function watchParent(
   return true;
 }
 
+/**
+ * In a worker subprocess: wraps the channel's `send` so that the watchdog
+ * starts right after the first message (the worker's "ready") has been sent.
+ * Starting it costs a thread's start-up, which would otherwise delay that
+ * message; no task can run before it, so a task that blocks is still watched.
+ * @param send The channel's own send.
+ * @param env Where the parent's pid is read from.
+ * @returns The send to use instead.
+ * @example
+ * ```ts
+ * import { watchAfterFirstSend } from "./_parent_watch.ts";
+ * import assert from "node:assert/strict";
+ * const sent: unknown[] = [];
+ * const send = watchAfterFirstSend((m: unknown) => void sent.push(m), {});
+ * send("ready");
+ * assert.deepEqual(sent, ["ready"]);
+ * ```
+ */
+export function watchAfterFirstSend<A extends unknown[]>(
+  send: (...args: A) => void,
+  env: Record<string, string | undefined> = process.env,
+): (...args: A) => void {
+  let watching = false;
+  return (...args: A) => {
+    send(...args);
+    if (watching) return;
+    watching = true;
+    watchParent(env);
+  };
+}
+
 // In the watchdog thread: poll, and kill this whole process once the parent is gone.
 const job = isMainThread ? null : (workerData as { watchParent?: unknown } | null)?.watchParent;
 if (typeof job === "number") {

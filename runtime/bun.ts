@@ -6,7 +6,7 @@ import type { ProcessFacts } from "./process_facts.ts";
 import type { WorkerAdapter } from "./workers.ts";
 import { streamLines } from "./_lines.ts";
 import { captureNodeOutput, routeOutput } from "./_output_capture.ts";
-import { childEnv, watchParent } from "./_parent_watch.ts";
+import { childEnv, watchAfterFirstSend } from "./_parent_watch.ts";
 import { nodeConsole, nodeProcessFacts } from "./_node_console.ts";
 
 interface BunSubprocess {
@@ -114,8 +114,7 @@ const connectParent: WorkerAdapter["connectParent"] = (kind) => {
     });
   }
   process.on("disconnect", () => process.exit(0));
-  watchParent();
-  const send = (message: unknown) => void process.send!(message);
+  const send = watchAfterFirstSend((message: unknown) => void process.send!(message));
   captureNodeOutput(process, send);
   return Promise.resolve({
     send,

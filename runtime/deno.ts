@@ -4,11 +4,10 @@ import nodeProcess from "node:process";
 import type { ConsoleAdapter } from "./console.ts";
 import type { ProcessFacts } from "./process_facts.ts";
 import type { WorkerAdapter } from "./workers.ts";
-import { encodeFrame, FrameDecoder } from "./_frames.ts";
 import { forEachChunk, streamLines } from "./_lines.ts";
 import { connectNodeThread, startNodeThread } from "./_node_thread.ts";
 import { captureNodeOutput, outputMessage, routeOutput } from "./_output_capture.ts";
-import { PARENT_PID_VARIABLE, watchParent } from "./_parent_watch.ts";
+import { PARENT_PID_VARIABLE, watchAfterFirstSend } from "./_parent_watch.ts";
 
 interface DenoConn {
   setNoDelay(noDelay?: boolean): void;
@@ -72,8 +71,19 @@ const startThread: WorkerAdapter["startThread"] = (entry, events, limits) => {
   return startNodeThread(url, events, { maxHeapMb: null, pipeOutput: false });
 };
 
+type Frames = typeof import("./_frames.ts");
+let frames: Promise<Frames> | null = null;
+// The frames' encoding (msgpackr) loads only where a subprocess is started or
+// served: the Lab's main thread and thread workers start sooner without it.
+const loadFrames = () => frames ??= import("./_frames.ts");
+
 /** A framed channel over a socket; writes are queued so frames never interleave. */
-function framedChannel(conn: DenoConn, onMessage: (message: unknown) => void, onEnd: () => void) {
+function framedChannel(
+  { encodeFrame, FrameDecoder }: Frames,
+  conn: DenoConn,
+  onMessage: (message: unknown) => void,
+  onEnd: () => void,
+) {
   conn.setNoDelay(true); // small frames must not wait for Nagle's algorithm
   const writer = conn.writable.getWriter();
   let last: Promise<void> = Promise.resolve();
@@ -98,7 +108,8 @@ function closeQuietly(resource: { close(): void }): void {
   } catch { /* already closed */ }
 }
 
-const startProcess: WorkerAdapter["startProcess"] = (entry, events, limits) => {
+const startProcess: WorkerAdapter["startProcess"] = async (entry, events, limits) => {
+  const codec = await loadFrames();
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const token = crypto.randomUUID();
   const heap = limits.maxHeapMb === null
@@ -136,7 +147,7 @@ const startProcess: WorkerAdapter["startProcess"] = (entry, events, limits) => {
       const conn = await listener.accept().catch(() => null);
       if (conn === null) return;
       let authenticated = false;
-      const framed = framedChannel(conn, (message) => {
+      const framed = framedChannel(codec, conn, (message) => {
         if (authenticated) return route.message(message);
         if (message !== token) return conn.close();
         authenticated = true;
@@ -146,7 +157,7 @@ const startProcess: WorkerAdapter["startProcess"] = (entry, events, limits) => {
       }, () => {});
     }
   })();
-  return Promise.resolve({
+  return {
     pid: child.pid,
     threadId: null,
     send: (message) => channel === null ? pending.push(message) : channel.send(message),
@@ -156,7 +167,7 @@ const startProcess: WorkerAdapter["startProcess"] = (entry, events, limits) => {
       } catch { /* already gone */ }
       return gone;
     },
-  });
+  };
 };
 
 /** In a worker subprocess: raw writes travel on the channel (see _output_capture.ts). */
@@ -174,14 +185,15 @@ function captureDenoOutput(send: (message: unknown) => void): void {
 
 const connectParent: WorkerAdapter["connectParent"] = async (kind) => {
   if (kind === "thread") return connectNodeThread();
-  watchParent();
   const [port, token] = (Deno.env.get("LABTECH_CHANNEL") ?? "").split(":");
+  const codec = loadFrames(); // loads while this connects
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
   let handler: (message: unknown) => void = () => {};
-  const framed = framedChannel(conn, (m) => handler(m), () => Deno.exit(0));
+  const framed = framedChannel(await codec, conn, (m) => handler(m), () => Deno.exit(0));
   framed.send(token);
-  captureDenoOutput(framed.send);
-  return { send: framed.send, onMessage: (h) => handler = h, flush: framed.flush };
+  const send = watchAfterFirstSend(framed.send);
+  captureDenoOutput(send);
+  return { send, onMessage: (h) => handler = h, flush: framed.flush };
 };
 
 const encoder = new TextEncoder();

@@ -7,7 +7,7 @@ import type { ProcessFacts } from "./process_facts.ts";
 import type { WorkerAdapter } from "./workers.ts";
 import { nodeConsole, nodeProcessFacts } from "./_node_console.ts";
 import { captureNodeOutput, routeOutput } from "./_output_capture.ts";
-import { childEnv, watchParent } from "./_parent_watch.ts";
+import { childEnv, watchAfterFirstSend } from "./_parent_watch.ts";
 import { connectNodeThread, pipeLines, startNodeThread } from "./_node_thread.ts";
 
 // Flags of a test runner or inspector must not reach the workers.
@@ -52,11 +52,10 @@ const startProcess: WorkerAdapter["startProcess"] = (entry, events, limits) => {
 const connectParent: WorkerAdapter["connectParent"] = (kind) => {
   if (kind === "thread") return Promise.resolve(connectNodeThread());
   process.on("disconnect", () => process.exit(0));
-  watchParent();
   let last = Promise.resolve();
-  const send = (message: unknown) => {
+  const send = watchAfterFirstSend((message: unknown) => {
     last = new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
-  };
+  });
   captureNodeOutput(process, send);
   return Promise.resolve({
     send,

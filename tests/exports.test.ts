@@ -230,10 +230,13 @@ test("the npm build imports packages by bare name, and its main entry only depen
     if (/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']npm:/.test(text)) leftover.push(file);
   }
   assert.deepEqual(leftover, [], "npm: specifiers left in the build");
-  assert.match(readFileSync(join(esm, "caches", "structured_cache.js"), "utf8"), /from "msgpackr"/);
+  // msgpackr loads at the first cached save or load, so no import of the library waits for it.
+  assert.match(
+    readFileSync(join(esm, "caches", "structured_cache.js"), "utf8"),
+    /import\("msgpackr"\)/,
+  );
   const pkg = readJson(join(npmDir, "package.json"));
   const reached = await staticPackages(join(npmDir, pkg.exports["."].default));
-  assert.ok(reached.has("msgpackr"), "the main entry's graph was not followed");
   for (const name of reached.keys()) {
     assert.ok(name in pkg.dependencies, `the main entry imports ${name}, not a dependency`);
   }
