@@ -169,8 +169,9 @@ export class PoolRunner extends RunnerBase {
         continue;
       }
       // An idle worker, else one starting or to start, else one to send it ahead to.
-      const slot = this.#idleShared() ??
-        (starting > 0 || this.#slots.size < this.#size ? null : this.#pipelinable());
+      const growing = starting > 0 || this.#slots.size < this.#size;
+      const slot = this.#slotWhere((s) => s.idleShared) ??
+        (growing ? null : this.#slotWhere((s) => s.pipelinable));
       if (slot !== null) this.#dispatch(slot, job);
       else {
         waiting.push(job);
@@ -181,22 +182,16 @@ export class PoolRunner extends RunnerBase {
     this.#queue = [...waiting, ...this.#queue];
   }
 
-  #idleShared(): Slot | null {
-    for (const slot of this.#slots) if (slot.idleShared) return slot;
-    return null;
-  }
-
-  #pipelinable(): Slot | null {
-    for (const slot of this.#slots) if (slot.pipelinable) return slot;
+  #slotWhere(test: (slot: Slot) => boolean): Slot | null {
+    for (const slot of this.#slots) if (test(slot)) return slot;
     return null;
   }
 
   // Ends an idle shared worker to make room; false when there is none.
   #retireIdle(): boolean {
-    const slot = this.#idleShared();
-    if (slot === null) return false;
-    this.#retire(slot);
-    return true;
+    const slot = this.#slotWhere((s) => s.idleShared);
+    if (slot !== null) this.#retire(slot);
+    return slot !== null;
   }
 
   // Ends a worker that runs nothing; `close` waits for it.
