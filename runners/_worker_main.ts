@@ -9,7 +9,7 @@ import { format } from "node:util";
 import { RunnerError } from "../core/errors.ts";
 import { type LogLevel, setLogSink } from "../core/logger.ts";
 import type { LabContext } from "../core/task.ts";
-import type { Storage } from "../core/storage.ts";
+import type { Storage, StorageDescription } from "../core/storage.ts";
 import { NullStorage } from "../storage/null_storage.ts";
 import { loadOrRun } from "./_execute.ts";
 import { type MainMessage, type RunMessage, toErrorData, type WorkerMessage } from "./_protocol.ts";
@@ -35,7 +35,14 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
   // A thread moves its results' buffers to the Lab (it has cached them), never its context's.
   let keep = new Set<ArrayBuffer>();
   // Until the startup message says where: nothing is cached before it arrives.
-  let storage: Promise<Storage> = Promise.resolve(new NullStorage());
+  let storageSpec: StorageDescription = { kind: "null" };
+  let storage: Promise<Storage> | null = null;
+  // Opened at the first task, once its module (which may define the storage's kind) has loaded:
+  // a storage module with a top-level await, still evaluating, could not register its kind yet.
+  const openHere = () =>
+    storage ??= storageSpec.kind === "null"
+      ? Promise.resolve(new NullStorage())
+      : import("../storage/open.ts").then((m) => m.openStorage(storageSpec));
   const signal = new AbortController().signal;
   const tasks = new TaskRebuilder();
 
@@ -45,7 +52,7 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
     try {
       const task = await tasks.rebuild(message);
       setWorkerState({ state: "running" });
-      const here = await storage;
+      const here = await openHere();
       const env = message.context === null
         ? { storage: here, context, signal }
         : { storage: here, context: message.context, signal, contextIsFiltered: true };
@@ -87,12 +94,7 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
     if (message.kind === "startup") {
       if (message.context !== null) context = message.context;
       if (kind === "thread") keep = buffersIn(context);
-      // Imported only when used: a worker starts sooner without the storages' modules.
-      const spec = message.storage;
-      storage = spec.kind === "null"
-        ? Promise.resolve(new NullStorage())
-        : import("../storage/open.ts").then((m) => m.openStorage(spec));
-      storage.catch(() => {}); // a storage that cannot be reopened fails each task instead
+      storageSpec = message.storage; // a storage that cannot be reopened fails each task
     } else if (message.kind === "run") {
       // Each run gets one answer, a skip included: the pool waits for it before sending more.
       last = last.then(() =>
