@@ -63,6 +63,13 @@ export interface Storage {
    * saving happen on the Lab's side.
    */
   describe?(): StorageDescription | null;
+  /**
+   * Optional: true when only one process may write it at a time (LmdbStorage:
+   * see its known issue). Subprocess workers then send their results to the
+   * Lab, which saves them; worker threads share the Lab's process and save
+   * themselves.
+   */
+  readonly oneWriterProcess?: boolean;
   /** Optional: true for a storage that keeps nothing, so results are never serialised. */
   readonly storesNothing?: boolean;
   /**
@@ -92,6 +99,31 @@ export interface StorageDescription {
   readonly kind: string;
   /** The opener's options: plain data only. */
   readonly [option: string]: unknown;
+}
+
+/**
+ * What a worker reopens to save results itself, or null when the Lab's side
+ * saves them: a storage without a description, or one that only one process
+ * may write (`oneWriterProcess`) when the worker is a subprocess.
+ *
+ * @param storage The Lab's storage.
+ * @param worker Where the worker runs: a thread of the Lab's process, or a process of its own.
+ * @returns The description to reopen, or null.
+ *
+ * @example
+ * ```ts
+ * import { workerStorage } from "./storage.ts";
+ * import { LocalStorage } from "../storage/local_storage.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(workerStorage(new LocalStorage("lab_storage"), "process")?.kind, "local");
+ * ```
+ */
+export function workerStorage(
+  storage: Storage,
+  worker: "thread" | "process",
+): StorageDescription | null {
+  if (storage.oneWriterProcess === true && worker === "process") return null;
+  return storage.describe?.() ?? null;
 }
 
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;

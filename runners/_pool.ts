@@ -8,8 +8,8 @@
  *
  * Where caching happens is decided here, once, from the storage's
  * `describe()`: a storage that describes itself is reopened in each worker,
- * which saves there; one that does not is saved on the Lab's side while the
- * task still runs in a worker. Cached results are always loaded on the Lab's
+ * which saves there (see `workerStorage`); one that does not is saved on the
+ * Lab's side while the task still runs in a worker. Cached results are always loaded on the Lab's
  * side (the result must end up there anyway), so a fully cached run starts no
  * worker.
  *
@@ -18,7 +18,7 @@
 import { RunnerError } from "../core/errors.ts";
 import { emitLog } from "../core/logger.ts";
 import { getTaskResult, type LabContext, type Task, type TaskResult } from "../core/task.ts";
-import type { Storage } from "../core/storage.ts";
+import { type Storage, workerStorage } from "../core/storage.ts";
 import { loadCachedResult, saveResult } from "./_execute.ts";
 import { fromErrorData, type StorageSpec, type WorkerMessage } from "./_protocol.ts";
 import { heapLimitOf } from "./_heap_limit.ts";
@@ -90,7 +90,7 @@ export class PoolRunner extends RunnerBase {
     this.#storage = options.storage;
     this.#runtime = options.runtime;
     this.#monitor = new UsageMonitor(options.runtime);
-    const description = options.storage.describe?.() ?? null;
+    const description = workerStorage(options.storage, options.strategy.worker);
     this.#labSaves = description === null;
     this.#spec = description ?? { kind: "null" };
   }

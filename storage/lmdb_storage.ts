@@ -77,6 +77,8 @@ const reasonOf = (error: unknown) => (error as Error).message;
 export class LmdbStorage implements Storage {
   /** True: a write copies the bytes into the database before it returns. */
   readonly copiesOnWrite = true;
+  /** True: subprocess workers leave saving to the Lab (two writing processes can damage it). */
+  readonly oneWriterProcess = true;
   /** The absolute folder holding the database. */
   readonly path: string;
   /** True when writes wait for the disk (see {@link LmdbStorageOptions.durable}). */

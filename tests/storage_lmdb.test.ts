@@ -178,14 +178,26 @@ describe("LmdbStorage", () => {
     }
   });
 
+  // Counts the entries this process writes.
+  class CountingLmdb extends LmdbStorage {
+    written = 0;
+    override writeEntry(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+      this.written++;
+      return super.writeEntry(key, files);
+    }
+  }
+
   for (const runner of ["thread", "spawn", "fork"] as const) {
     test(`results of ${runner} workers are stored and load on the next run`, SLOW, async () => {
       const { dir, cleanup } = tempDir();
-      const storage = new LmdbStorage(join(dir, "db"));
+      const storage = new CountingLmdb(join(dir, "db"));
       try {
         const tasks = [1, 2, 3, 4].map((x) => lmdbSquare({ x }));
         const fresh = await new Lab({ storage, runner, maxWorkers: 2 }).runTasks(tasks, QUIET);
         assert.deepEqual([...fresh.values()].map((r) => r.square), [1, 4, 9, 16]);
+        // Threads share this process and save themselves; subprocesses leave it to the Lab,
+        // so that one process writes the database (see LmdbStorage's known issue).
+        assert.equal(storage.written, runner === "thread" ? 0 : 4);
         const before = lmdbRuns.count;
         const loaded = await new Lab({ storage, runner: "serial" }).runTasks(
           [1, 2, 3, 4].map((x) => lmdbSquare({ x })),

@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import type { Queue } from "npm:bullmq@^6.7.0";
 import { RunnerError } from "../../core/errors.ts";
 import type { Runner, RunnerBackend, RunnerBuildOptions } from "../../core/runner.ts";
+import { workerStorage } from "../../core/storage.ts";
 import {
   checkConnection,
   CONTEXT_TTL_S,
@@ -186,7 +187,8 @@ export class BullMQRunnerBackend implements RunnerBackend {
       if (Object.keys(settings).length > 0) {
         await redis.hset(keys.settings(this.queue), settings as Record<string, number>);
       }
-      const description = storage.storesNothing ? null : storage.describe?.() ?? null;
+      // Cluster workers are processes: a storage one process must write is saved here.
+      const description = storage.storesNothing ? null : workerStorage(storage, "process");
       return new BullMQRunner({
         capacity: maxWorkers ?? DEFAULT_CAPACITY,
         prefix: this.prefix,
