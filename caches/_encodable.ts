@@ -4,7 +4,8 @@ import { CacheError } from "../core/errors.ts";
 /** Which values a format holds beyond plain JSON. */
 export type Format = "structured" | "json";
 
-const TYPED_ARRAYS: ReadonlySet<unknown> = new Set([
+/** The typed-array types, in msgpackr's order (its typed-array extension stores the index). */
+export const TYPED_ARRAYS = [
   Int8Array,
   Uint8Array,
   Uint8ClampedArray,
@@ -16,7 +17,8 @@ const TYPED_ARRAYS: ReadonlySet<unknown> = new Set([
   Float64Array,
   BigInt64Array,
   BigUint64Array,
-]);
+] as const;
+const TYPED_ARRAY_TYPES: ReadonlySet<unknown> = new Set(TYPED_ARRAYS);
 
 /**
  * Throws a CacheError naming the path of the first value in `value` that the
@@ -57,7 +59,7 @@ export function checkEncodable(value: unknown, format: Format, task: { toString(
     const proto = Object.getPrototypeOf(object);
     const ctor = proto?.constructor;
     if (format === "structured") {
-      if (TYPED_ARRAYS.has(ctor) || ctor === ArrayBuffer || ctor === Date || ctor === RegExp) {
+      if (TYPED_ARRAY_TYPES.has(ctor) || ctor === ArrayBuffer || ctor === Date || ctor === RegExp) {
         return;
       }
     }

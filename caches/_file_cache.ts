@@ -6,7 +6,7 @@ import type { Task, TaskResult, TaskType } from "../core/task.ts";
 import { taskFromStored } from "../core/_stored_task.ts";
 import { VERSION } from "../core/version.ts";
 import { detectRuntime } from "../runtime/detect.ts";
-import type { Storage } from "../core/storage.ts";
+import { concatBytes, type Storage } from "../core/storage.ts";
 import type { Cache } from "../core/cache.ts";
 import {
   type EntryMetadata,
@@ -26,16 +26,8 @@ export interface RawEncoding {
   readonly body: Uint8Array;
 }
 
-const joined = (parts: readonly Uint8Array[]): Uint8Array => {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-};
+const joined = (parts: readonly Uint8Array[]): Uint8Array =>
+  parts.length === 1 ? parts[0]! : concatBytes(parts);
 
 /** A cache that stores `metadata.json` and one data file in its own format. */
 export abstract class FileCache implements Cache {

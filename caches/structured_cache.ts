@@ -8,7 +8,7 @@ import type { Packr } from "npm:msgpackr@^2.1.4";
 import { CacheError } from "../core/errors.ts";
 import type { Task, TaskResult } from "../core/task.ts";
 import type { Storage } from "../core/storage.ts";
-import { checkEncodable } from "./_encodable.ts";
+import { checkEncodable, TYPED_ARRAYS } from "./_encodable.ts";
 import { FileCache, type RawEncoding } from "./_file_cache.ts";
 
 // Records keep plain objects apart from Maps; structuredClone adds Set, Date,
@@ -33,20 +33,7 @@ const MAX_SPARE_BYTES = 1 << 20;
 /** A typed array this large is written from where it lives, after a header of its own. */
 const RAW_MIN_BYTES = 1 << 16;
 
-// msgpackr's typed-array extension ("t", then the type's index in this list, then the bytes).
-const TYPED_ARRAYS = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-] as const;
+// msgpackr's typed-array extension: "t", then the type's index in TYPED_ARRAYS, then the bytes.
 const EXT32 = 0xc9;
 const TYPED_ARRAY_EXT = 0x74;
 /** Bytes before the raw bytes: ext32 marker, length, extension type, array type. */

@@ -126,6 +126,30 @@ export function workerStorage(
   return storage.describe?.() ?? null;
 }
 
+/**
+ * Joins byte parts into one new array (what `writeEntryParts` callers and
+ * storages do when a file must be one buffer).
+ *
+ * @param parts The parts, in order.
+ * @returns A new array holding their bytes.
+ *
+ * @example
+ * ```ts
+ * import { concatBytes } from "./storage.ts";
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])]), new Uint8Array([1, 2, 3]));
+ * ```
+ */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
 const SAFE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
 
 /**

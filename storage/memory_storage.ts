@@ -6,7 +6,7 @@
  * @module
  */
 import { TaskNotFound } from "../core/errors.ts";
-import { type Storage, validateName } from "../core/storage.ts";
+import { concatBytes, type Storage, validateName } from "../core/storage.ts";
 
 /**
  * Keeps entries in a Map: for tests, notebooks and runs whose results need
@@ -58,10 +58,8 @@ export class MemoryStorage implements Storage {
     entry.set(filename, new Uint8Array(data));
   }
 
-  async writeEntry(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
-    validateName("key", key);
-    for (const filename of files.keys()) validateName("filename", filename);
-    this.#entries.set(key, new Map([...files].map(([name, data]) => [name, new Uint8Array(data)])));
+  writeEntry(key: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    return this.writeEntryParts(key, new Map([...files].map(([name, data]) => [name, [data]])));
   }
 
   /**
@@ -74,17 +72,7 @@ export class MemoryStorage implements Storage {
   ): Promise<void> {
     validateName("key", key);
     for (const filename of files.keys()) validateName("filename", filename);
-    const entry = new Map<string, Uint8Array>();
-    for (const [name, parts] of files) {
-      const data = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-      let at = 0;
-      for (const part of parts) {
-        data.set(part, at);
-        at += part.byteLength;
-      }
-      entry.set(name, data);
-    }
-    this.#entries.set(key, entry);
+    this.#entries.set(key, new Map([...files].map(([name, parts]) => [name, concatBytes(parts)])));
   }
 
   async delete(key: string): Promise<void> {
