@@ -64,10 +64,11 @@ export interface Storage {
    */
   describe?(): StorageDescription | null;
   /**
-   * Optional: true when only one process may write it at a time (LmdbStorage:
-   * see its known issue). Subprocess workers then send their results to the
-   * Lab, which saves them; worker threads share the Lab's process and save
-   * themselves.
+   * Optional: true when the Lab's process should be its only writer (a
+   * storage whose writers queue for one lock, as LmdbStorage's do, or that
+   * cannot take writers in several processes). Subprocess workers then send
+   * their results to the Lab, which saves them; worker threads share the
+   * Lab's process and save themselves.
    */
   readonly oneWriterProcess?: boolean;
   /** Optional: true for a storage that keeps nothing, so results are never serialised. */
@@ -103,8 +104,8 @@ export interface StorageDescription {
 
 /**
  * What a worker reopens to save results itself, or null when the Lab's side
- * saves them: a storage without a description, or one that only one process
- * may write (`oneWriterProcess`) when the worker is a subprocess.
+ * saves them: a storage without a description, or one that wants the Lab's
+ * process as its only writer (`oneWriterProcess`) when the worker is a subprocess.
  *
  * @param storage The Lab's storage.
  * @param worker Where the worker runs: a thread of the Lab's process, or a process of its own.

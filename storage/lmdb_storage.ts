@@ -20,8 +20,8 @@ import { registerStorageKind } from "./open.ts";
 /** How an {@link LmdbStorage} commits. */
 export interface LmdbStorageOptions {
   /**
-   * Wait until each commit is on the disk (fsync) before a write resolves.
-   * Writes made at the same time share one commit. Default false: a write
+   * Wait until each commit is on the disk (fsync) before a write resolves:
+   * one sync per write. Default false: a write
    * resolves once committed (visible to every process, safe if the process is
    * killed) and reaches the disk when the OS writes it back, as LocalStorage's
    * files do.
@@ -43,11 +43,23 @@ try {
 
 const reasonOf = (error: unknown) => (error as Error).message;
 
+// Opening an environment in lmdb 3.5.6 sets the lock file's last-transaction id
+// from the data file without holding LMDB's writer lock (mdb_env_open2), so a
+// process that opens the database while another commits can roll that id back;
+// the next commit then builds on a stale tree and damages the file
+// (MDB_BAD_TXN "mdb_page_touch no parent"). Opening the database and every
+// write therefore take turns through an empty write transaction on a second,
+// dataless environment in the same folder: a lock across processes and
+// threads that LMDB frees if its holder dies. It never commits, so the same
+// flaw cannot reach it.
+const TURNS_FILE = "writers.mdb";
+
 /**
  * Keeps each entry as one record (all its files) in an LMDB database in the
- * folder `path` (`data.mdb` and `lock.mdb`). An entry is written in one
- * transaction, so it is complete or absent; several processes and threads may
- * read and write one database at once (LMDB locks it). A small entry takes a
+ * folder `path` (`data.mdb` and `lock.mdb`, and `writers.mdb` with its lock,
+ * which orders writers). An entry is written in one transaction, so it is
+ * complete or absent; several processes and threads may read and write one
+ * database at once. A small entry takes a
  * few hundred bytes instead of a folder and two files, and a write costs tens
  * of microseconds instead of several file-system calls: pick it for sweeps of
  * many small results on one machine. Keep {@link LocalStorage} for readable
@@ -77,13 +89,14 @@ const reasonOf = (error: unknown) => (error as Error).message;
 export class LmdbStorage implements Storage {
   /** True: a write copies the bytes into the database before it returns. */
   readonly copiesOnWrite = true;
-  /** True: subprocess workers leave saving to the Lab (two writing processes can damage it). */
+  /** True: subprocess workers leave saving to the Lab (writers take turns, so more would queue). */
   readonly oneWriterProcess = true;
   /** The absolute folder holding the database. */
   readonly path: string;
   /** True when writes wait for the disk (see {@link LmdbStorageOptions.durable}). */
   readonly durable: boolean;
   #db: Database | null = null;
+  #turns: Database | null = null;
 
   /**
    * @param path Folder for the database; made on first write.
@@ -119,14 +132,25 @@ export class LmdbStorage implements Storage {
         { cause: lmdbMissing },
       );
     }
+    const open = lmdb.open;
     try {
-      this.#db = lmdb.open<Uint8Array, string>({
-        path: this.path,
+      this.#turns ??= open<Uint8Array, string>({
+        path: join(this.path, TURNS_FILE),
+        noSubdir: true,
         encoding: "binary",
-        compression: false,
-        noSync: !this.durable,
-        noSubdir: false, // lmdb would take a path with a dot in its name for a file's
+        noSync: true,
       });
+      this.#db = this.#inTurn(() =>
+        open<Uint8Array, string>({
+          path: this.path,
+          encoding: "binary",
+          compression: false,
+          noSync: !this.durable,
+          // A durable write syncs inside its own turn, not later on lmdb's thread.
+          overlappingSync: false,
+          noSubdir: false, // lmdb would take a path with a dot in its name for a file's
+        })
+      );
     } catch (error) {
       throw new StorageError(`Cannot open LMDB storage ${this.path}: ${reasonOf(error)}`, {
         cause: error,
@@ -220,10 +244,7 @@ export class LmdbStorage implements Storage {
     validateName("key", key);
     for (const filename of files.keys()) validateName("filename", filename);
     const record = encodeEntry(files);
-    await this.#commit(`write entry ${key} in`, (db) => {
-      if (this.durable) return db.put(key, record);
-      db.putSync(key, record);
-    });
+    await this.#commit(`write entry ${key} in`, (db) => db.putSync(key, record));
   }
 
   /**
@@ -235,10 +256,7 @@ export class LmdbStorage implements Storage {
   async delete(key: string): Promise<void> {
     validateName("key", key);
     if (!(await this.exists(key))) return;
-    await this.#commit(`delete entry ${key} in`, (db) => {
-      if (this.durable) return db.remove(key);
-      db.removeSync(key);
-    });
+    await this.#commit(`delete entry ${key} in`, (db) => db.removeSync(key));
   }
 
   /**
@@ -268,8 +286,11 @@ export class LmdbStorage implements Storage {
    */
   async close(): Promise<void> {
     const db = this.#db;
-    if (db === null) return;
+    const turns = this.#turns;
     this.#db = null;
+    this.#turns = null;
+    await turns?.close();
+    if (db === null) return;
     // `sync` (mdb_env_sync) is in lmdb's JavaScript but not its typings.
     const syncable = db as unknown as { sync(done: (error?: Error) => void): void };
     await new Promise<void>((done) => syncable.sync(() => done()));
@@ -290,18 +311,21 @@ export class LmdbStorage implements Storage {
     }
   }
 
-  // Runs a write; a durable one resolves only once its commit is on the disk.
-  async #commit(what: string, action: (db: Database) => Promise<unknown> | void): Promise<void> {
-    try {
-      const pending = action(this.#open(true)!);
-      if (pending !== undefined) {
-        await pending;
-        await this.#db?.flushed;
-      }
-    } catch (error) {
-      if (error instanceof StorageError) throw error;
-      throw new StorageError(`Cannot ${what} ${this.path}: ${reasonOf(error)}`, { cause: error });
-    }
+  // Runs `action` holding the write turn (see TURNS_FILE).
+  #inTurn<T>(action: () => T): T {
+    let result: T | undefined;
+    this.#turns!.transactionSync(() => {
+      result = action();
+    });
+    return result as T;
+  }
+
+  // Runs a write in its turn; a durable one resolves once its commit is on the disk.
+  #commit(what: string, action: (db: Database) => unknown): Promise<void> {
+    return this.#attempt(what, () => {
+      const db = this.#open(true)!;
+      this.#inTurn(() => action(db));
+    });
   }
 }
 

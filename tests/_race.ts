@@ -41,24 +41,31 @@ export function runFixture(
 }
 
 /**
- * Starts two racers on `n` tasks, fires both once both are ready, and returns
- * how many tasks failed in each.
+ * Starts fixtures that each print "ready", fires them all at once when all are
+ * ready, and returns how many operations failed in each (its last line).
  */
-export async function race(kind: "local" | "lmdb", path: string, n: number): Promise<number[]> {
+export async function inStep(runs: [name: string, args: string[]][]): Promise<number[]> {
   const waiting: ReturnType<typeof spawn>[] = [];
   const fire = (child: ReturnType<typeof spawn>) => {
     waiting.push(child);
-    if (waiting.length === 2) { for (const c of waiting) c.stdin!.end("go\n"); }
+    if (waiting.length === runs.length) { for (const c of waiting) c.stdin!.end("go\n"); }
   };
   const errors: string[] = [];
-  const outputs = await Promise.all([
-    runFixture("race", [kind, path, String(n)], fire, errors),
-    runFixture("race", [kind, path, String(n)], fire, errors),
-  ]);
+  const outputs = await Promise.all(
+    runs.map(([name, args]) => runFixture(name, args, fire, errors)),
+  );
   const failed = outputs.map((out) => JSON.parse(out.trim().split("\n").at(-1)!).failed as number);
-  // A racer that lost tasks says why on stderr: show it beside the counts.
+  // A fixture that failed says why on stderr: show it beside the counts.
   if (failed.some((count) => count !== 0)) {
-    console.error(`race: failed ${JSON.stringify(failed)}:\n${errors.join("\n").slice(0, 4000)}`);
+    console.error(
+      `in step: failed ${JSON.stringify(failed)}:\n${errors.join("\n").slice(0, 4000)}`,
+    );
   }
   return failed;
+}
+
+/** Two Labs racing on the same `n` tasks; how many tasks failed in each. */
+export function race(kind: "local" | "lmdb", path: string, n: number): Promise<number[]> {
+  const args = [kind, path, String(n)];
+  return inStep([["race", args], ["race", args]]);
 }
