@@ -49,9 +49,8 @@ const reasonOf = (error: unknown) => (error as Error).message;
 // the next commit then builds on a stale tree and damages the file
 // (MDB_BAD_TXN "mdb_page_touch no parent"). Opening the database and every
 // write therefore take turns through an empty write transaction on a second,
-// dataless environment in the same folder: a lock across processes and
-// threads that LMDB frees if its holder dies. It never commits, so the same
-// flaw cannot reach it.
+// dataless environment in the same folder: LMDB's own writer lock, across
+// processes and threads. It never commits, so the same flaw cannot reach it.
 const TURNS_FILE = "writers.mdb";
 
 /**
