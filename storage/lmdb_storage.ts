@@ -51,7 +51,30 @@ const reasonOf = (error: unknown) => (error as Error).message;
 // write therefore take turns through an empty write transaction on a second,
 // dataless environment in the same folder: LMDB's own writer lock, across
 // processes and threads. It never commits, so the same flaw cannot reach it.
+// Closing the database also takes a turn, and the turns environment stays
+// open until the process exits: LMDB's last user destroys the lock file's
+// mutexes on closing, and a process opening it at that moment is left with
+// broken mutexes (every transaction then fails).
 const TURNS_FILE = "writers.mdb";
+const turnsByFile = new Map<string, { db: Database; inode: number }>();
+
+// The process's turns environment for a database folder; reopened when the
+// folder was deleted and made again (a new file), so that turns stay shared.
+function turnsOf(folder: string, open: NonNullable<typeof lmdb>["open"]): Database {
+  const file = join(folder, TURNS_FILE);
+  const known = turnsByFile.get(file);
+  if (known !== undefined && statSync(file, { throwIfNoEntry: false })?.ino === known.inode) {
+    return known.db;
+  }
+  const db = open<Uint8Array, string>({
+    path: file,
+    noSubdir: true,
+    encoding: "binary",
+    noSync: true, // it never commits
+  });
+  turnsByFile.set(file, { db, inode: statSync(file).ino });
+  return db;
+}
 
 /**
  * Keeps each entry as one record (all its files) in an LMDB database in the
@@ -95,7 +118,7 @@ export class LmdbStorage implements Storage {
   /** True when writes wait for the disk (see {@link LmdbStorageOptions.durable}). */
   readonly durable: boolean;
   #db: Database | null = null;
-  #turns: Database | null = null;
+  #turns: Database | null = null; // see TURNS_FILE
 
   /**
    * @param path Folder for the database; made on first write.
@@ -133,12 +156,7 @@ export class LmdbStorage implements Storage {
     }
     const open = lmdb.open;
     try {
-      this.#turns ??= open<Uint8Array, string>({
-        path: join(this.path, TURNS_FILE),
-        noSubdir: true,
-        encoding: "binary",
-        noSync: true,
-      });
+      this.#turns = turnsOf(this.path, open);
       this.#db = this.#inTurn(() =>
         open<Uint8Array, string>({
           path: this.path,
@@ -285,15 +303,13 @@ export class LmdbStorage implements Storage {
    */
   async close(): Promise<void> {
     const db = this.#db;
-    const turns = this.#turns;
-    this.#db = null;
-    this.#turns = null;
-    await turns?.close();
     if (db === null) return;
+    this.#db = null;
     // `sync` (mdb_env_sync) is in lmdb's JavaScript but not its typings.
     const syncable = db as unknown as { sync(done: (error?: Error) => void): void };
     await new Promise<void>((done) => syncable.sync(() => done()));
-    await db.close();
+    // With every write synchronous and synced, lmdb closes at once: in the turn.
+    await this.#inTurn(() => db.close());
   }
 
   // Runs a read; every error, validation included, rejects rather than throws.
