@@ -9,7 +9,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { open } from "lmdb";
 import { Lab, StorageError } from "../mod.ts";
-import { LmdbStorage, openLmdbArgument } from "../lmdb.ts";
+import { LmdbStorage, type LmdbStorageOptions, openLmdbArgument } from "../lmdb.ts";
 import { openStorage } from "../storage/open.ts";
 import { inStep, race } from "./_race.ts";
 import { captureLogs, tempDir } from "./_helpers.ts";
@@ -22,15 +22,33 @@ const QUIET = { progress: false } as const;
 // Subprocesses and workers take seconds on a busy machine: more than bun test's 5 s default.
 const SLOW = { timeout: 120_000 };
 
+interface Database {
+  storage: LmdbStorage;
+  path: string;
+  dir: string;
+}
+
+// Runs `body` on a new database `db` in a temporary folder `dir`, then closes and removes it.
+async function withDatabase(
+  body: (database: Database) => Promise<void>,
+  options: LmdbStorageOptions = {},
+): Promise<void> {
+  const { dir, cleanup } = tempDir();
+  const storage = new LmdbStorage(join(dir, "db"), options);
+  try {
+    await body({ storage, path: storage.path, dir });
+  } finally {
+    await storage.close();
+    cleanup();
+  }
+}
+
 describe("LmdbStorage", () => {
   test(
     "two processes racing on the same 300 entries: every task succeeds, every entry loads",
     SLOW,
     async () => {
-      const { dir, cleanup } = tempDir();
-      const path = join(dir, "db");
-      const storage = new LmdbStorage(path);
-      try {
+      await withDatabase(async ({ storage, path }) => {
         assert.deepEqual(await race("lmdb", path, 300), [0, 0]);
         const tasks = Array.from({ length: 300 }, (_, i) => raced({ i }));
         const before = runs.count;
@@ -38,10 +56,7 @@ describe("LmdbStorage", () => {
         assert.equal(runs.count, before, "every entry loads: nothing ran again");
         assert.deepEqual([...results.values()], tasks.map((_, i) => i * 2));
         assert.equal((await storage.findKeys()).length, 300);
-      } finally {
-        await storage.close();
-        cleanup();
-      }
+      });
     },
   );
 
@@ -49,10 +64,7 @@ describe("LmdbStorage", () => {
     "a process opening the database while another writes damages nothing",
     SLOW,
     async () => {
-      const { dir, cleanup } = tempDir();
-      const path = join(dir, "db");
-      const storage = new LmdbStorage(path);
-      try {
+      await withDatabase(async ({ storage, path }) => {
         await storage.writeEntry("k0", new Map([["result.bin", bytes("seed")]]));
         await storage.close(); // the racers open an existing database
         // Without writers taking turns this failed in every run (lmdb 3.5.6).
@@ -62,18 +74,12 @@ describe("LmdbStorage", () => {
         ]);
         assert.deepEqual(failed, [0, 0]);
         assert.equal((await storage.findKeys()).length, 3000);
-      } finally {
-        await storage.close();
-        cleanup();
-      }
+      });
     },
   );
 
   test("a damaged record is treated as corrupt: run again and replaced", SLOW, async () => {
-    const { dir, cleanup } = tempDir();
-    const path = join(dir, "db");
-    const storage = new LmdbStorage(path);
-    try {
+    await withDatabase(async ({ storage, path }) => {
       const task = raced({ i: 4 });
       await new Lab({ storage }).runTasks([task], QUIET);
       await storage.close();
@@ -93,10 +99,7 @@ describe("LmdbStorage", () => {
       const again = await new Lab({ storage }).runTasks([raced({ i: 4 })], QUIET);
       assert.deepEqual([...again.values()], [8]);
       assert.equal(runs.count, before + 1, "the replaced entry loads");
-    } finally {
-      await storage.close();
-      cleanup();
-    }
+    });
   });
 
   test(
@@ -135,10 +138,7 @@ describe("LmdbStorage", () => {
   );
 
   test("cachedTasks, uncacheTasks and the cache command's lmdb:PATH", SLOW, async () => {
-    const { dir, cleanup } = tempDir();
-    const path = join(dir, "db");
-    const storage = new LmdbStorage(path);
-    try {
+    await withDatabase(async ({ storage, path, dir }) => {
       const lab = new Lab({ storage });
       const tasks = [1, 2, 3].map((i) => raced({ i }));
       await lab.runTasks(tasks, QUIET);
@@ -155,10 +155,7 @@ describe("LmdbStorage", () => {
       assert.deepEqual(await opened.storage.findKeys(), await storage.findKeys());
       assert.ok(opened.sizeOf(tasks[1]!.cacheKey)! > 100);
       await (opened.storage as LmdbStorage).close();
-    } finally {
-      await storage.close();
-      cleanup();
-    }
+    });
   });
 
   test(
@@ -190,9 +187,7 @@ describe("LmdbStorage", () => {
   );
 
   test("describe() reopens the same database", SLOW, async () => {
-    const { dir, cleanup } = tempDir();
-    const storage = new LmdbStorage(join(dir, "db"), { durable: true });
-    try {
+    await withDatabase(async ({ storage }) => {
       await storage.writeEntry("k", new Map([["f", bytes("x")]]));
       const description = JSON.parse(JSON.stringify(storage.describe()));
       assert.deepEqual(description, { kind: "lmdb", path: storage.path, durable: true });
@@ -201,10 +196,7 @@ describe("LmdbStorage", () => {
       assert.equal(reopened.durable, true);
       assert.equal(text(await reopened.read("k", "f")), "x");
       await reopened.close();
-    } finally {
-      await storage.close();
-      cleanup();
-    }
+    }, { durable: true });
   });
 
   // Counts the entries this process writes.
