@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { Packr } from "npm:msgpackr@^2.1.4";
+// The plain entry: the main one also loads msgpackr's native string decoder, which takes
+// longer to load than every frame a worker start sends; a cache that loads it shares it.
+import { Packr } from "npm:msgpackr@^2.1.4/pack";
 
 const packr = new Packr({
   structuredClone: true,

@@ -36,6 +36,23 @@ export function childEnv(): Record<string, string> {
 }
 
 /**
+ * The parent's pid, as the adapter that started this subprocess said it.
+ * @param env Where it is read from.
+ * @returns The pid, or null when the process was not started by an adapter.
+ * @example
+ * ```ts
+ * import { PARENT_PID_VARIABLE, parentPid } from "./_parent_watch.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(parentPid({ [PARENT_PID_VARIABLE]: "42" }), 42);
+ * assert.equal(parentPid({}), null);
+ * ```
+ */
+export function parentPid(env: Record<string, string | undefined>): number | null {
+  const parent = Number(env[PARENT_PID_VARIABLE]);
+  return Number.isInteger(parent) && parent > 0 ? parent : null;
+}
+
+/**
  * In a worker subprocess: starts the watchdog thread. Does nothing when the
  * parent did not say its pid (the process was not started by an adapter).
  * @param env Where the parent's pid is read from.
@@ -51,8 +68,8 @@ export function childEnv(): Record<string, string> {
 export function watchParent(
   env: Record<string, string | undefined> = process.env,
 ): boolean {
-  const parent = Number(env[PARENT_PID_VARIABLE]);
-  if (!Number.isInteger(parent) || parent <= 0) return false;
+  const parent = parentPid(env);
+  if (parent === null) return false;
   const watchdog = new Worker(new URL(import.meta.url), { workerData: { watchParent: parent } });
   watchdog.unref();
   return true;
@@ -65,6 +82,7 @@ export function watchParent(
  * message; no task can run before it, so a task that blocks is still watched.
  * @param send The channel's own send.
  * @param env Where the parent's pid is read from.
+ * @param watch What starts the watchdog (a runtime's own kind of thread).
  * @returns The send to use instead.
  * @example
  * ```ts
@@ -79,13 +97,14 @@ export function watchParent(
 export function watchAfterFirstSend<A extends unknown[]>(
   send: (...args: A) => void,
   env: Record<string, string | undefined> = process.env,
+  watch: (env: Record<string, string | undefined>) => boolean = watchParent,
 ): (...args: A) => void {
   let watching = false;
   return (...args: A) => {
     send(...args);
     if (watching) return;
     watching = true;
-    watchParent(env);
+    watch(env);
   };
 }
 

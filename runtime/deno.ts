@@ -7,7 +7,7 @@ import type { WorkerAdapter } from "./workers.ts";
 import { forEachChunk, streamLines } from "./_lines.ts";
 import { connectNodeThread, startNodeThread } from "./_node_thread.ts";
 import { captureNodeOutput, outputMessage, routeOutput } from "./_output_capture.ts";
-import { PARENT_PID_VARIABLE, watchAfterFirstSend } from "./_parent_watch.ts";
+import { PARENT_PID_VARIABLE, parentPid, watchAfterFirstSend } from "./_parent_watch.ts";
 
 interface DenoConn {
   setNoDelay(noDelay?: boolean): void;
@@ -109,7 +109,7 @@ function closeQuietly(resource: { close(): void }): void {
 }
 
 const startProcess: WorkerAdapter["startProcess"] = async (entry, events, limits) => {
-  const codec = await loadFrames();
+  const codec = loadFrames(); // loads while the child starts
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const token = crypto.randomUUID();
   const heap = limits.maxHeapMb === null
@@ -141,13 +141,20 @@ const startProcess: WorkerAdapter["startProcess"] = async (entry, events, limits
     route.end();
     events.exit(signal ? `it was killed by ${signal}` : `it exited with code ${code}`);
   });
+  let frames: Frames;
+  try {
+    frames = await codec;
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
   void (async () => {
     // The first connection that presents the token is the child's; then the listener closes.
     for (;;) {
       const conn = await listener.accept().catch(() => null);
       if (conn === null) return;
       let authenticated = false;
-      const framed = framedChannel(codec, conn, (message) => {
+      const framed = framedChannel(frames, conn, (message) => {
         if (authenticated) return route.message(message);
         if (message !== token) return conn.close();
         authenticated = true;
@@ -183,6 +190,23 @@ function captureDenoOutput(send: (message: unknown) => void): void {
   captureNodeOutput(nodeProcess, send);
 }
 
+// After the build, modules end in .js, the watchdog's with them.
+const EXT = import.meta.url.endsWith(".js") ? ".js" : ".ts";
+const WebWorker = (globalThis as unknown as {
+  Worker: new (url: URL, options: { type: "module"; name: string }) => unknown;
+}).Worker;
+
+/** Starts the subprocess's watchdog as a Web Worker (see _deno_watchdog.ts for why). */
+function watchParentFromWebWorker(env: Record<string, string | undefined>): boolean {
+  const parent = parentPid(env);
+  if (parent === null) return false;
+  new WebWorker(new URL(`./_deno_watchdog${EXT}`, import.meta.url), {
+    type: "module",
+    name: String(parent),
+  });
+  return true;
+}
+
 const connectParent: WorkerAdapter["connectParent"] = async (kind) => {
   if (kind === "thread") return connectNodeThread();
   const [port, token] = (Deno.env.get("LABTECH_CHANNEL") ?? "").split(":");
@@ -191,7 +215,7 @@ const connectParent: WorkerAdapter["connectParent"] = async (kind) => {
   let handler: (message: unknown) => void = () => {};
   const framed = framedChannel(await codec, conn, (m) => handler(m), () => Deno.exit(0));
   framed.send(token);
-  const send = watchAfterFirstSend(framed.send);
+  const send = watchAfterFirstSend(framed.send, nodeProcess.env, watchParentFromWebWorker);
   captureDenoOutput(send);
   return { send, onMessage: (h) => handler = h, flush: framed.flush };
 };
