@@ -18,7 +18,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { Lab, LocalStorage, StorageError } from "../mod.ts";
+import { Lab, LocalStorage, StorageError, TaskNotFound } from "../mod.ts";
 import { race, runFixture } from "./_race.ts";
 import { captureLogs, tempDir } from "./_helpers.ts";
 import { raced, runs } from "./fixtures/storage/race_tasks.ts";
@@ -120,6 +120,32 @@ describe("LocalStorage hardening", () => {
       }
     },
   );
+
+  test("an entry listed, then removed or replaced by another writer, is not read as before", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const store = join(dir, "store");
+      const reader = new LocalStorage(store);
+      const other = new LocalStorage(store);
+      for (const key of ["gone", "file", "again"]) {
+        await other.writeEntry(key, new Map([["f", bytes(key)]]));
+      }
+      // The listing (and a read) mark the entries as folders for this reader's next reads.
+      assert.deepEqual(await reader.findKeys(), ["again", "file", "gone"]);
+      assert.equal(text(await reader.read("gone", "f")), "gone");
+      await other.delete("gone");
+      await other.delete("file");
+      writeFileSync(join(store, "file"), "not a folder");
+      await other.delete("again");
+      await other.writeEntry("again", new Map([["f", bytes("new")]]));
+      await assert.rejects(reader.read("gone", "f"), TaskNotFound);
+      await assert.rejects(reader.read("file", "f"), StorageError);
+      await assert.rejects(reader.read("file", "f"), /not a folder/); // checked again, by lstat
+      assert.equal(text(await reader.read("again", "f")), "new");
+    } finally {
+      cleanup();
+    }
+  });
 
   test("an entry path that is a plain file is run again and replaced by a Lab", SLOW, async () => {
     const { dir, cleanup } = tempDir();
