@@ -386,6 +386,11 @@ export function renderMarkdown(report: Report): { tables: string; svgData: Overh
       const bareRatio = bare && Number(bare.alive_bytes) > 0
         ? Number(bare.peak_rss_bytes ?? 0) / Number(bare.alive_bytes)
         : null;
+      const collected = find("bigcollect", backend, runtime);
+      const collectedRatio = collected && !collected.error &&
+          Number(collected.alive_bytes) > 0
+        ? Number(collected.peak_rss_bytes ?? 0) / Number(collected.alive_bytes)
+        : null;
       const p = peer("bigresult", backend);
       bigRows.push([
         backend,
@@ -396,6 +401,7 @@ export function renderMarkdown(report: Report): { tables: string; svgData: Overh
         fmt(peak / 2 ** 20),
         fmt(alive / 2 ** 20),
         fmt(ratio, 3),
+        fmt(collectedRatio, 3),
         fmt(bareRatio, 3),
         fmt(p ? perTask(p.fresh_ms, p.n) : null),
         fmt(p ? perTask(p.cached_ms, p.n) : null),
@@ -403,6 +409,11 @@ export function renderMarkdown(report: Report): { tables: string; svgData: Overh
       check(
         ratio === null ? null : ratio < 2,
         `${backend}/${runtime} big results: peak RSS / results alive < 2: ${fmt(ratio, 3)}`,
+      );
+      check(
+        collectedRatio === null ? null : collectedRatio < 2,
+        `${backend}/${runtime} big results, garbage collected between batches: peak RSS / ` +
+          `results alive < 2: ${fmt(collectedRatio, 3)}`,
       );
     }
   }
@@ -420,6 +431,7 @@ export function renderMarkdown(report: Report): { tables: string; svgData: Overh
         "peak RSS MiB",
         "alive MiB",
         "peak ÷ alive",
+        "collected between batches",
         "no-Lab loop's peak ÷ alive",
         "Labtech fresh",
         "Labtech cached",

@@ -203,7 +203,10 @@ function command(runtime: Runtime): string[] {
 function runWorkload(runtime: Runtime, args: Record<string, string | number>): WorkloadResult {
   const [cmd, ...rest] = command(runtime);
   const flags = Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]);
-  if (runtime === "node" && String(args.workload).startsWith("big")) rest.unshift("--expose-gc");
+  if (String(args.workload).startsWith("big")) {
+    if (runtime === "node") rest.unshift("--expose-gc");
+    if (runtime === "deno") rest.splice(-1, 0, "--v8-flags=--expose-gc");
+  }
   const started = performance.now();
   const result = spawnSync(cmd!, [...rest, ...flags], {
     cwd: ROOT,
@@ -408,6 +411,16 @@ function main(): void {
       for (const backend of backends) {
         run({
           workload: "bigresult",
+          backend,
+          n: size.bigN,
+          batch: size.bigBatch,
+          repeats: size.bigR,
+        });
+      }
+      // Serial and thread again, collecting garbage after each batch: the Lab's own peak.
+      for (const backend of backends.filter((b) => b === "serial" || b === "thread")) {
+        run({
+          workload: "bigcollect",
           backend,
           n: size.bigN,
           batch: size.bigBatch,
