@@ -14,7 +14,6 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   readSync,
   renameSync,
   rmSync,
@@ -24,7 +23,6 @@ import {
 import { join, resolve } from "node:path";
 import { StorageError, TaskNotFound } from "../core/errors.ts";
 import {
-  concatBytes,
   isValidKey,
   type Storage,
   type StorageDescription,
@@ -211,9 +209,9 @@ export class LocalStorage implements Storage {
    */
   async read(key: string, filename: string): Promise<Uint8Array> {
     return this.#withFile(key, filename, (fd) => {
-      const first = readSync(fd, SCRATCH, 0, SCRATCH.byteLength, null);
-      if (first < SCRATCH.byteLength) return SCRATCH.slice(0, first);
-      return concatBytes([SCRATCH.slice(), readFileSync(fd)]); // the rest, from where it stopped
+      let bytes = new Uint8Array(0);
+      readParts(fd, (size) => [bytes = new Uint8Array(size)]);
+      return bytes;
     });
   }
 
@@ -232,27 +230,7 @@ export class LocalStorage implements Storage {
     filename: string,
     allocate: (byteLength: number) => readonly Uint8Array[],
   ): Promise<void> {
-    this.#withFile(key, filename, (fd) => {
-      // The first bytes go through SCRATCH (all of a small file); a larger one is read on, in
-      // order (no position: Deno's node:fs seeks there and back for each positioned read).
-      const first = readSync(fd, SCRATCH, 0, SCRATCH.byteLength, null);
-      const size = first < SCRATCH.byteLength ? first : fstatSync(fd).size;
-      let position = 0;
-      for (const part of allocate(size)) {
-        for (let done = 0; done < part.byteLength;) {
-          const wanted = part.byteLength - done;
-          let got: number;
-          if (position < first) {
-            got = Math.min(first - position, wanted);
-            part.set(SCRATCH.subarray(position, position + got), done);
-          } else got = readSync(fd, part, done, wanted, null);
-          if (got === 0) throw new Error(`the file ended at byte ${position} of ${size}`);
-          done += got;
-          position += got;
-        }
-      }
-      if (position !== size) throw new Error(`read ${position} bytes of ${size}`);
-    });
+    this.#withFile(key, filename, (fd) => readParts(fd, allocate));
   }
 
   // Opens an entry's file without following links, runs `use` on it, and closes it.
@@ -421,6 +399,29 @@ export class LocalStorage implements Storage {
       });
     }
   }
+}
+
+// Reads the open file `fd` whole into the arrays `allocate` returns for its size. The first bytes
+// go through SCRATCH (all of a small file); a larger one is read on, in order (no position: Deno's
+// node:fs seeks there and back for each positioned read).
+function readParts(fd: number, allocate: (byteLength: number) => readonly Uint8Array[]): void {
+  const first = readSync(fd, SCRATCH, 0, SCRATCH.byteLength, null);
+  const size = first < SCRATCH.byteLength ? first : fstatSync(fd).size;
+  let position = 0;
+  for (const part of allocate(size)) {
+    for (let done = 0; done < part.byteLength;) {
+      const wanted = part.byteLength - done;
+      let got: number;
+      if (position < first) {
+        got = Math.min(first - position, wanted);
+        part.set(SCRATCH.subarray(position, position + got), done);
+      } else got = readSync(fd, part, done, wanted, null);
+      if (got === 0) throw new Error(`the file ended at byte ${position} of ${size}`);
+      done += got;
+      position += got;
+    }
+  }
+  if (position !== size) throw new Error(`read ${position} bytes of ${size}`);
 }
 
 // Creates `path` (which must not exist) holding `parts` one after another. One write per part,
