@@ -108,7 +108,7 @@ export interface TaskMonitorInfo {
 
 /**
  * Runs submitted tasks. The Lab submits no more tasks than `capacity`: what
- * the runner can start plus, at most, a small bounded queue (one task per
+ * the runner can start plus, at most, a small bounded queue (a few tasks per
  * worker), which `cancel` drops at once.
  *
  * @example
@@ -139,8 +139,8 @@ export interface Runner {
   /**
    * Optional: the most tasks this runner accepts at once, running or queued.
    * The Lab submits no more than this (falling back to `maxWorkers`, then 1).
-   * It may exceed what the runner can start by a small bounded queue (one
-   * task per worker, so each worker gets its next task before its current
+   * It may exceed what the runner can start by a small bounded queue (a few
+   * tasks per worker, so each worker gets its next task before its current
    * one ends), provided `cancel()` drops every queued task at once and
    * `pendingTaskCount()` stays exact.
    */

@@ -1,17 +1,17 @@
 /**
  * The runner behind the `thread`, `spawn` and `fork` backends: a pool of
  * workers started lazily up to its size and reused across tasks, one task per
- * worker at a time plus one sent ahead (pipelined), so a worker starts its
- * next task without waiting for a round trip. What differs between the backends is their
- * `PoolStrategy`; each worker's state is a `WorkerSlot`; what is sent is
- * encoded in `_task_wire.ts`.
+ * worker at a time plus a few sent ahead (pipelined: see `WorkerSlot`), so a
+ * worker starts its next task without waiting for a round trip. What differs
+ * between the backends is their `PoolStrategy`; what is sent is encoded in
+ * `_task_wire.ts`.
  *
  * Where caching happens is decided here, once, from the storage's
  * `describe()`: a storage that describes itself is reopened in each worker,
  * which saves there (see `workerStorage`); one that does not is saved on the
- * Lab's side while the task still runs in a worker. Cached results are always loaded on the Lab's
- * side (the result must end up there anyway), so a fully cached run starts no
- * worker.
+ * Lab's side while the task still runs in a worker. Cached results are always
+ * loaded on the Lab's side (the result must end up there anyway), so a fully
+ * cached run starts no worker.
  *
  * @module
  */
@@ -28,7 +28,7 @@ import { type MonitoredTask, type TaskPlace, UsageMonitor } from "./_monitor.ts"
 import type { PoolStrategy } from "./_pool_strategy.ts";
 import { RunnerBase } from "./_runner_base.ts";
 import { encodeRun } from "./_task_wire.ts";
-import { WorkerSlot } from "./_worker_slot.ts";
+import { MAX_HELD, WorkerSlot } from "./_worker_slot.ts";
 
 /** What a pool is built from. */
 export interface PoolOptions {
@@ -53,9 +53,6 @@ interface Running extends Job, MonitoredTask {
 }
 
 type Slot = WorkerSlot<Job>;
-
-/** Tasks a worker holds at once: the one it runs and one sent ahead. */
-const PIPELINE_DEPTH = 2;
 
 /** Runs tasks in a pool of worker threads or subprocesses; see the thread, spawn and fork backends. */
 export class PoolRunner extends RunnerBase {
@@ -83,7 +80,7 @@ export class PoolRunner extends RunnerBase {
   /** @param options The backend's strategy, the pool's size, and the Lab's context and storage. */
   constructor(options: PoolOptions) {
     super();
-    this.capacity = options.size * PIPELINE_DEPTH;
+    this.capacity = options.size * MAX_HELD;
     this.#size = options.size;
     this.#strategy = options.strategy;
     this.#context = options.context;
@@ -180,6 +177,7 @@ export class PoolRunner extends RunnerBase {
       }
     }
     this.#queue = [...waiting, ...this.#queue];
+    for (const slot of this.#slots) this.#flush(slot);
   }
 
   #slotWhere(test: (slot: Slot) => boolean): Slot | null {
@@ -228,9 +226,9 @@ export class PoolRunner extends RunnerBase {
         }
         slot.ready = true;
         if (slot.reserved !== null) {
-          const job = slot.reserved;
+          this.#dispatch(slot, slot.reserved);
           slot.reserved = null;
-          this.#dispatch(slot, job);
+          this.#flush(slot);
           if (slot.job === null) this.#retire(slot); // it failed before it reached the worker
         }
         this.#pump();
@@ -281,8 +279,8 @@ export class PoolRunner extends RunnerBase {
     this.#slots.delete(slot);
     const running = slot.job === null ? undefined : this.#running.get(slot.job.id);
     slot.job = null;
-    const next = slot.dropNext(); // sent ahead, never started: runs on another worker
-    if (next !== null && this.#running.delete(next.id) && !this.#closed) {
+    for (const next of slot.dropAhead().reverse()) { // never started: run on another worker
+      if (!this.#running.delete(next.id) || this.#closed) continue;
       const { id, task, name, useCache, heapMb } = next;
       this.#queue.unshift({ id, task, name, useCache, heapMb });
     }
@@ -324,16 +322,18 @@ export class PoolRunner extends RunnerBase {
         slot.known,
         (dep) => getTaskResult(dep) ?? this.results.find(dep),
       );
-      try {
-        slot.send(job, message);
-      } catch (error) {
-        throw new RunnerError(
-          `Cannot send ${job.name} to its worker: ${(error as Error).message}`,
-          { cause: error },
-        );
-      }
+      slot.send(job, message);
     } catch (error) {
       this.#fail(running, error instanceof Error ? error : new Error(String(error)));
+      this.#schedulePump();
+    }
+  }
+
+  // Sends what was dispatched to `slot`; a task whose message cannot be sent fails.
+  #flush(slot: Slot): void {
+    for (const [job, error] of slot.flush()) {
+      const running = this.#running.get(job.id);
+      if (running !== undefined) this.#fail(running, error);
       this.#schedulePump();
     }
   }
@@ -367,8 +367,8 @@ export class PoolRunner extends RunnerBase {
   cancel(): void {
     this.#queue = [];
     for (const slot of this.#slots) {
-      const next = slot.dropNext(true);
-      if (next !== null) this.#running.delete(next.id); // a late result of it is ignored
+      // A late result of one of them is ignored.
+      for (const next of slot.dropAhead(true)) this.#running.delete(next.id);
     }
     for (const slot of [...this.#slots]) {
       if (slot.reserved === null) continue;
@@ -443,7 +443,7 @@ export class PoolRunner extends RunnerBase {
         threadId: handle?.threadId ?? null,
       };
     };
-    const started = [...this.#running.values()].filter((r) => r.slot?.next?.id !== r.id);
+    const started = [...this.#running.values()].filter((r) => !r.slot?.holdsAhead(r.id));
     return this.#monitor.infos(started, placeOf, "lastLook");
   }
 }

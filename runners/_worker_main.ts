@@ -89,8 +89,7 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
   // One task at a time, in order: the pool sends the next one ahead, and may cancel it.
   let last: Promise<void> = Promise.resolve();
   const cancelled = new Set<number>();
-  channel.onMessage((raw) => {
-    const message = raw as MainMessage;
+  const onMessage = (message: MainMessage) => {
     if (message.kind === "startup") {
       if (message.context !== null) context = message.context;
       if (kind === "thread") keep = buffersIn(context);
@@ -101,6 +100,11 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
         cancelled.delete(message.id) ? send({ kind: "skipped", id: message.id }) : run(message)
       );
     } else if (message.kind === "cancel") cancelled.add(message.id);
+  };
+  // The pool sends several run messages at once as an array.
+  channel.onMessage((raw) => {
+    if (Array.isArray(raw)) { for (const message of raw) onMessage(message as MainMessage); }
+    else onMessage(raw as MainMessage);
   });
   setWorkerState({ state: "idle" });
   send({ kind: "ready" });

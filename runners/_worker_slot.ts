@@ -4,10 +4,20 @@
  *
  * @module
  */
+import { RunnerError } from "../core/errors.ts";
 import { emitLog } from "../core/logger.ts";
 import { OUT_OF_MEMORY, type RuntimeAdapter, type WorkerHandle } from "../runtime/adapter.ts";
 import type { PoolStrategy } from "./_pool_strategy.ts";
 import type { CancelMessage } from "./_protocol.ts";
+
+// Tasks a shared worker holds, the one it runs and those sent ahead: one ahead, or, while its
+// tasks take less than SHORT_TASK_MS (a few round trips), up to four, refilled two at a time in
+// one message. Long tasks keep one ahead: more would leave other workers idle at a run's end.
+const SHORT_TASK_MS = 2;
+const HELD = { long: { high: 2, low: 1 }, short: { high: 4, low: 2 } };
+
+/** The most tasks a worker holds: the one it runs and up to three sent ahead. */
+export const MAX_HELD: number = HELD.short.high;
 
 // What V8 (Node, Deno) writes to stderr as it dies of an exhausted heap.
 const OOM_LINE = /Reached heap limit|JavaScript heap out of memory|Fatal JavaScript out of memory/;
@@ -30,8 +40,8 @@ export class WorkerSlot<J extends { id: number; name: string }> {
   ready = false;
   /** The task it runs, or null when idle. */
   job: J | null = null;
-  /** The task sent to run after `job` (pipelining), or null; never set while `job` is null. */
-  next: J | null = null;
+  /** Tasks sent to run after `job` (pipelining), in order; empty while `job` is null. */
+  readonly ahead: J[] = [];
   /** The task it was started for (a dedicated worker), until it is ready. */
   reserved: J | null;
   /** The heap limit of a dedicated worker (one task, then ended), or null for a shared one. */
@@ -46,7 +56,14 @@ export class WorkerSlot<J extends { id: number; name: string }> {
   #outOfMemory = false;
   // A task sent ahead and then cancelled, until the worker answers for it (it ran or skipped
   // it): the worker may have started it, so nothing else may be sent or blamed meanwhile.
-  #cancelledAhead: number | null = null;
+  readonly #cancelledAhead = new Set<number>();
+  // Taking tasks until it holds `high`, from when it held `low` or fewer.
+  #filling = true;
+  #held = HELD.long;
+  // When `job` became the task it runs.
+  #jobSince = 0;
+  // Run messages not yet sent: a pump sends each worker's in one message.
+  #outbox: Array<{ job: J; message: unknown }> = [];
 
   /**
    * @param reserved The task a dedicated worker is started for, or null.
@@ -60,14 +77,22 @@ export class WorkerSlot<J extends { id: number; name: string }> {
 
   /** True for a shared worker that is ready and runs nothing. */
   get idleShared(): boolean {
-    return this.ready && this.job === null && this.#cancelledAhead === null &&
+    return this.ready && this.job === null && this.#cancelledAhead.size === 0 &&
       this.heapMb === null;
   }
 
-  /** True for a shared worker that runs a task and has no next one yet. */
+  /**
+   * @param id A task's id.
+   * @returns True when that task was sent ahead and has not started yet.
+   */
+  holdsAhead(id: number): boolean {
+    return this.ahead.some((job) => job.id === id);
+  }
+
+  /** True for a shared worker that runs a task and takes more to send ahead. */
   get pipelinable(): boolean {
-    return this.ready && this.job !== null && this.next === null &&
-      this.#cancelledAhead === null && this.heapMb === null;
+    return this.ready && this.job !== null && this.#filling &&
+      this.#cancelledAhead.size === 0 && this.heapMb === null;
   }
 
   /**
@@ -78,9 +103,12 @@ export class WorkerSlot<J extends { id: number; name: string }> {
    */
   finished(id: number): J | null | undefined {
     if (this.job?.id !== id) return undefined;
-    this.job = this.next;
-    this.next = null;
+    const now = performance.now();
+    this.#held = now - this.#jobSince < SHORT_TASK_MS ? HELD.short : HELD.long;
+    this.#jobSince = now;
+    this.job = this.ahead.shift() ?? null;
     if (this.job !== null) this.#lastName = this.job.name;
+    if (this.ahead.length + 1 <= this.#held.low) this.#filling = true;
     return this.job;
   }
 
@@ -91,9 +119,7 @@ export class WorkerSlot<J extends { id: number; name: string }> {
    * @returns True when `id` was the cancelled task sent ahead: the worker is free again.
    */
   settled(id: number): boolean {
-    if (this.#cancelledAhead !== id) return false;
-    this.#cancelledAhead = null;
-    return true;
+    return this.#cancelledAhead.delete(id) && this.#cancelledAhead.size === 0;
   }
 
   /** True for a shared worker still starting, which will take a task when ready. */
@@ -142,39 +168,70 @@ export class WorkerSlot<J extends { id: number; name: string }> {
    */
   send(job: J, message: unknown): void {
     const queued = this.job !== null;
-    if (queued) this.next = job;
+    if (queued) this.ahead.push(job);
     else {
       this.job = job;
       this.#lastName = job.name;
+      this.#filling = true;
+      this.#jobSince = performance.now();
     }
-    try {
-      this.handle!.send(message);
-    } catch (error) {
-      if (queued) this.next = null;
-      else this.job = null;
-      this.known.clear();
-      throw error;
-    }
+    if (this.ahead.length + 1 >= this.#held.high) this.#filling = false;
+    this.#outbox.push({ job, message });
   }
 
   /**
-   * Forgets the task sent ahead, if any; with `cancel`, tells the worker to
-   * skip it (it may have started it already: then its result is ignored).
+   * Sends what `send` queued, in one message when there are several.
+   *
+   * @returns The tasks whose message could not be sent, each with why; they are no longer held.
+   */
+  flush(): Array<[J, RunnerError]> {
+    const out = this.#outbox;
+    this.#outbox = [];
+    if (out.length === 0) return [];
+    try {
+      this.handle!.send(out.length === 1 ? out[0]!.message : out.map((o) => o.message));
+      return [];
+    } catch {
+      // One of them cannot be sent (a value that cannot be cloned): find it, send the rest.
+      const failed: Array<[J, RunnerError]> = [];
+      for (const { job, message } of out) {
+        try {
+          this.handle!.send(message);
+        } catch (error) {
+          const why = `Cannot send ${job.name} to its worker: ${(error as Error).message}`;
+          failed.push([job, new RunnerError(why, { cause: error })]);
+          this.#forget(job);
+          this.known.clear();
+        }
+      }
+      return failed;
+    }
+  }
+
+  #forget(job: J): void {
+    if (this.job === job) this.job = this.ahead.shift() ?? null;
+    else this.ahead.splice(this.ahead.indexOf(job), 1);
+  }
+
+  /**
+   * Forgets the tasks sent ahead; with `cancel`, tells the worker to skip
+   * them (it may have started one already: then its result is ignored).
    *
    * @param cancel Whether to tell the worker.
-   * @returns The task it forgot, or null.
+   * @returns The tasks it forgot, in the order they were sent.
    */
-  dropNext(cancel = false): J | null {
-    const next = this.next;
-    this.next = null;
-    if (next === null || !cancel || this.gone) return next;
-    // Its message may have carried tasks the worker will now never hold: send them again.
+  dropAhead(cancel = false): J[] {
+    const ahead = this.ahead.splice(0);
+    if (ahead.length === 0 || !cancel || this.gone) return ahead;
+    // Their messages may have carried tasks the worker will now never hold: send them again.
     this.known.clear();
     try {
-      this.handle?.send({ kind: "cancel", id: next.id } satisfies CancelMessage);
-      this.#cancelledAhead = next.id;
+      for (const job of ahead) {
+        this.handle?.send({ kind: "cancel", id: job.id } satisfies CancelMessage);
+        this.#cancelledAhead.add(job.id);
+      }
     } catch { /* a worker that cannot be reached runs nothing more */ }
-    return next;
+    return ahead;
   }
 
   /**

@@ -15,3 +15,100 @@ test("a worker thread that cannot load a .ts entry says why and what to do", () 
   assert.match(said, /use the spawn or fork backend, run the compiled JavaScript build/);
   assert.equal(slot.exitReason("it was killed (SIGKILL)"), "it was killed (SIGKILL)");
 });
+
+type Job = { id: number; name: string };
+const jobs = (from: number, to: number): Job[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => ({ id: from + i, name: `T${from + i}` }));
+
+/** A ready slot whose worker records what it is sent, and refuses messages marked bad. */
+function readySlot(): { slot: WorkerSlot<Job>; sent: unknown[] } {
+  const slot = new WorkerSlot<Job>(null, null);
+  const sent: unknown[] = [];
+  slot.handle = {
+    pid: 1,
+    threadId: null,
+    send(message) {
+      const all = Array.isArray(message) ? message : [message];
+      if (all.some((m) => (m as { bad?: boolean }).bad)) throw new Error("cannot be cloned");
+      sent.push(message);
+    },
+    terminate: () => Promise.resolve(),
+  };
+  slot.ready = true;
+  return { slot, sent };
+}
+
+/** Sends jobs to `slot` while it takes them, as a pool's pump does; returns how many it took. */
+function fill(slot: WorkerSlot<Job>, queue: Job[]): number {
+  let taken = 0;
+  while (queue.length > 0 && (slot.idleShared || slot.pipelinable)) {
+    const job = queue.shift()!;
+    slot.send(job, { id: job.id });
+    taken++;
+  }
+  return taken;
+}
+
+function waitMs(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) { /* a task taking this long */ }
+}
+
+test("a worker holds one task ahead; while its tasks are short, three, refilled two per message", () => {
+  const { slot, sent } = readySlot();
+  const queue = jobs(1, 9);
+  // Nothing measured yet: the one it runs and one ahead, each sent as it was taken.
+  assert.equal(fill(slot, queue), 2);
+  assert.deepEqual(slot.flush(), []);
+  assert.deepEqual(sent, [[{ id: 1 }, { id: 2 }]]);
+  sent.length = 0;
+  // Task 1 took well under 2 ms: it may hold four, and takes three more, in one message.
+  assert.equal(slot.finished(1)?.id, 2);
+  assert.equal(fill(slot, queue), 3);
+  slot.flush();
+  assert.deepEqual(sent, [[{ id: 3 }, { id: 4 }, { id: 5 }]]);
+  sent.length = 0;
+  // Holding three, it takes nothing until it is down to two, then two at once.
+  slot.finished(2);
+  assert.equal(fill(slot, queue), 0);
+  slot.finished(3);
+  assert.equal(fill(slot, queue), 2);
+  slot.flush();
+  assert.deepEqual(sent, [[{ id: 6 }, { id: 7 }]]);
+  assert.deepEqual(slot.ahead.map((j) => j.id), [5, 6, 7]);
+  sent.length = 0;
+  // Long tasks: back to one ahead, so no other worker idles while this one holds a queue.
+  for (const id of [4, 5, 6]) {
+    waitMs(5);
+    slot.finished(id);
+    assert.equal(fill(slot, queue), id === 6 ? 1 : 0);
+  }
+  assert.equal(slot.job?.id, 7);
+  slot.flush();
+  assert.deepEqual(sent, [{ id: 8 }]);
+  sent.length = 0;
+  // Cancel drops every task sent ahead at once, and tells the worker to skip each.
+  slot.finished(7);
+  assert.equal(fill(slot, queue), 1);
+  slot.flush();
+  assert.deepEqual(slot.ahead.map((j) => j.id), [9]);
+  assert.deepEqual(slot.dropAhead(true).map((j) => j.id), [9]);
+  assert.deepEqual(sent, [{ id: 9 }, { kind: "cancel", id: 9 }]);
+  assert.equal(slot.pipelinable, false, "nothing more until the worker answers for 9");
+  assert.equal(slot.settled(9), true);
+  assert.equal(slot.pipelinable, true);
+});
+
+test("a message that cannot be sent fails its own task only; the rest still go", () => {
+  const { slot, sent } = readySlot();
+  slot.send({ id: 1, name: "T1" }, { id: 1 });
+  slot.send({ id: 2, name: "T2" }, { id: 2, bad: true });
+  slot.send({ id: 3, name: "T3" }, { id: 3 });
+  const failed = slot.flush();
+  assert.deepEqual(failed.map(([job, error]) => [job.id, (error as Error).message]), [
+    [2, "Cannot send T2 to its worker: cannot be cloned"],
+  ]);
+  assert.deepEqual(sent, [{ id: 1 }, { id: 3 }]);
+  assert.equal(slot.job?.id, 1);
+  assert.deepEqual(slot.ahead.map((j) => j.id), [3]);
+});
