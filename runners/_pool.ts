@@ -24,7 +24,8 @@ import { fromErrorData, type StorageSpec, type WorkerMessage } from "./_protocol
 import { heapLimitOf } from "./_heap_limit.ts";
 import type { TaskMonitorInfo } from "../core/runner.ts";
 import type { RuntimeAdapter } from "../runtime/adapter.ts";
-import { type MonitoredTask, type TaskPlace, UsageMonitor } from "./_monitor.ts";
+import { type TaskPlace, UsageMonitor } from "./_monitor.ts";
+import { type Job, type Running, runningRecord, type Slot } from "./_pool_jobs.ts";
 import type { PoolStrategy } from "./_pool_strategy.ts";
 import { RunnerBase } from "./_runner_base.ts";
 import { encodeRun } from "./_task_wire.ts";
@@ -38,21 +39,6 @@ export interface PoolOptions {
   storage: Storage;
   runtime: RuntimeAdapter;
 }
-
-interface Job {
-  id: number;
-  task: Task;
-  name: string;
-  useCache: boolean;
-  /** The heap limit of the dedicated worker it needs, or null for a shared one. */
-  heapMb: number | null;
-}
-
-interface Running extends Job, MonitoredTask {
-  slot: Slot | null;
-}
-
-type Slot = WorkerSlot<Job>;
 
 /** Runs tasks in a pool of worker threads or subprocesses; see the thread, spawn and fork backends. */
 export class PoolRunner extends RunnerBase {
@@ -135,7 +121,7 @@ export class PoolRunner extends RunnerBase {
   }
 
   #track(job: Job, status: Running["status"], slot: Slot | null): Running {
-    const running: Running = { ...job, status, start: new Date(), slot, sample: null };
+    const running = runningRecord(job, status, slot);
     this.#running.set(job.id, running);
     return running;
   }
@@ -159,16 +145,17 @@ export class PoolRunner extends RunnerBase {
     let starting = 0; // shared workers starting up: each will take a job when ready
     for (const slot of this.#slots) if (slot.startingShared) starting++;
     const waiting: Job[] = [];
-    for (const job of queue) {
+    for (const [i, job] of queue.entries()) {
       if (job.heapMb !== null) {
         if (this.#slots.size < this.#size || this.#retireIdle()) this.#startWorker(job);
         else waiting.push(job);
         continue;
       }
-      // An idle worker, else one starting or to start, else one to send it ahead to.
+      // An idle worker, else one starting or to start, else one to send it ahead to (in pairs).
       const growing = starting > 0 || this.#slots.size < this.#size;
+      const pair = queue.length - i > 1;
       const slot = this.#slotWhere((s) => s.idleShared) ??
-        (growing ? null : this.#slotWhere((s) => s.pipelinable));
+        (growing ? null : this.#slotWhere((s) => s.pipelinable && (pair || s.takesOne)));
       if (slot !== null) this.#dispatch(slot, job);
       else {
         waiting.push(job);
@@ -176,7 +163,7 @@ export class PoolRunner extends RunnerBase {
         else if (this.#slots.size < this.#size) this.#startWorker(null);
       }
     }
-    this.#queue = [...waiting, ...this.#queue];
+    this.#queue = this.#queue.length === 0 ? waiting : waiting.concat(this.#queue);
     for (const slot of this.#slots) this.#flush(slot);
   }
 
@@ -241,7 +228,8 @@ export class PoolRunner extends RunnerBase {
       case "result":
       case "error": {
         const running = this.#running.get(message.id);
-        const now = slot.finished(message.id);
+        const ran = message.kind === "result" ? message.meta.durationMs : null;
+        const now = slot.finished(message.id, ran);
         if (now === undefined) { // cancelled or stopped meanwhile
           if (slot.settled(message.id)) this.#pump();
           return;

@@ -78,6 +78,8 @@ const modulesOfTask = new WeakMap<Task, readonly string[]>();
 function modulesOf(task: Task): readonly string[] {
   const cached = modulesOfTask.get(task);
   if (cached !== undefined) return cached;
+  const { module } = task.type;
+  if (module !== null && taskDependencies(task).length === 0) return [module]; // most tasks
   // Iterative post-order, so a deep chain of tasks needs no deep recursion.
   const stack: Array<[Task, boolean]> = [[task, false]];
   while (stack.length > 0) {
@@ -104,11 +106,14 @@ function modulesOf(task: Task): readonly string[] {
 
 /**
  * The tasks a worker must rebuild to run `task`, dependencies first, each as
- * `[cacheKey, refTaskText]`, skipping (and then adding to) `known`.
+ * `[cacheKey, refTaskText]`, skipping `known`. The dependencies sent are added
+ * to `known` (the worker holds them); `task` itself is not, as the worker
+ * drops it after its run: a later task that depends on it sends it again.
  */
 function unknownTasks(task: Task, known: Set<string>): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  const stack: Array<[Task, boolean]> = [[task, false]];
+  const stack: Array<[Task, boolean]> = [];
+  for (const dep of taskDependencies(task)) if (!known.has(dep.cacheKey)) stack.push([dep, false]);
   while (stack.length > 0) {
     const [current, expanded] = stack.pop()!;
     if (known.has(current.cacheKey)) continue;
@@ -122,6 +127,7 @@ function unknownTasks(task: Task, known: Set<string>): Array<[string, string]> {
       if (!known.has(dep.cacheKey)) stack.push([dep, false]);
     }
   }
+  if (!known.has(task.cacheKey)) out.push([task.cacheKey, refTaskText(task)]);
   return out;
 }
 
@@ -133,6 +139,8 @@ function unknownTasks(task: Task, known: Set<string>): Array<[string, string]> {
 export class TaskRebuilder {
   readonly #imported = new Map<string, Promise<unknown>>();
   readonly #held = new Map<string, Task>();
+  // Tasks sent to be run, not held for later messages (see `unknownTasks`).
+  readonly #dropAfterRun = new Set<string>();
 
   /**
    * The task `message` asks to run, with its dependencies' results set.
@@ -171,6 +179,8 @@ export class TaskRebuilder {
       }
       return known;
     };
+    const last = message.tasks.at(-1);
+    if (last !== undefined && last[0] === message.key) this.#dropAfterRun.add(message.key);
     for (const [key, text] of message.tasks) {
       const stored = JSON.parse(text) as StoredTask & { name: string };
       const task = taskFromStored(findType(stored.name), stored, findType, resolve);
@@ -190,11 +200,15 @@ export class TaskRebuilder {
     return task;
   }
 
-  /** Clears the dependency results set for the task under `key`, so none outlives its run. */
-  releaseDependencies(key: string): void {
+  /**
+   * After the run of the task under `key`: clears the dependency results set
+   * for it, so none outlives its run, and drops it unless it is held for later messages.
+   */
+  release(key: string): void {
     const task = this.#held.get(key);
     if (task === undefined) return;
     for (const dep of taskDependencies(task)) setTaskResult(dep, null);
+    if (this.#dropAfterRun.delete(key)) this.#held.delete(key);
   }
 
   /** Forgets every task held: the pool sends them again after a failure. */

@@ -82,7 +82,7 @@ export async function serveWorker(kind: "thread" | "process"): Promise<void> {
     } finally {
       setWorkerState({ state: "idle" });
       // Held tasks must not keep their dependency results alive between tasks.
-      tasks.releaseDependencies(message.key);
+      tasks.release(message.key);
     }
   };
 

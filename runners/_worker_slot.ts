@@ -60,8 +60,6 @@ export class WorkerSlot<J extends { id: number; name: string }> {
   // Taking tasks until it holds `high`, from when it held `low` or fewer.
   #filling = true;
   #held = HELD.long;
-  // When `job` became the task it runs.
-  #jobSince = 0;
   // Run messages not yet sent: a pump sends each worker's in one message.
   #outbox: Array<{ job: J; message: unknown }> = [];
 
@@ -89,6 +87,15 @@ export class WorkerSlot<J extends { id: number; name: string }> {
     return this.ahead.some((job) => job.id === id);
   }
 
+  /**
+   * True when it takes a task sent ahead on its own: it is down to its last
+   * task, or the task completes a pair. Otherwise a pool waits until it has
+   * two, sent in one message.
+   */
+  get takesOne(): boolean {
+    return this.ahead.length === 0 || this.#outbox.length % 2 === 1;
+  }
+
   /** True for a shared worker that runs a task and takes more to send ahead. */
   get pipelinable(): boolean {
     return this.ready && this.job !== null && this.#filling &&
@@ -99,13 +106,12 @@ export class WorkerSlot<J extends { id: number; name: string }> {
    * The task `id` finished: the next one (if any) becomes the running one.
    *
    * @param id The finished task's id.
+   * @param durationMs How long it ran, as its worker measured it, or null when unknown.
    * @returns The task that now runs, or undefined when `id` is not the running task.
    */
-  finished(id: number): J | null | undefined {
+  finished(id: number, durationMs: number | null): J | null | undefined {
     if (this.job?.id !== id) return undefined;
-    const now = performance.now();
-    this.#held = now - this.#jobSince < SHORT_TASK_MS ? HELD.short : HELD.long;
-    this.#jobSince = now;
+    if (durationMs !== null) this.#held = durationMs < SHORT_TASK_MS ? HELD.short : HELD.long;
     this.job = this.ahead.shift() ?? null;
     if (this.job !== null) this.#lastName = this.job.name;
     if (this.ahead.length + 1 <= this.#held.low) this.#filling = true;
@@ -173,7 +179,6 @@ export class WorkerSlot<J extends { id: number; name: string }> {
       this.job = job;
       this.#lastName = job.name;
       this.#filling = true;
-      this.#jobSince = performance.now();
     }
     if (this.ahead.length + 1 >= this.#held.high) this.#filling = false;
     this.#outbox.push({ job, message });

@@ -49,11 +49,6 @@ function fill(slot: WorkerSlot<Job>, queue: Job[]): number {
   return taken;
 }
 
-function waitMs(ms: number): void {
-  const until = performance.now() + ms;
-  while (performance.now() < until) { /* a task taking this long */ }
-}
-
 test("a worker holds one task ahead; while its tasks are short, three, refilled two per message", () => {
   const { slot, sent } = readySlot();
   const queue = jobs(1, 9);
@@ -63,15 +58,15 @@ test("a worker holds one task ahead; while its tasks are short, three, refilled 
   assert.deepEqual(sent, [[{ id: 1 }, { id: 2 }]]);
   sent.length = 0;
   // Task 1 took well under 2 ms: it may hold four, and takes three more, in one message.
-  assert.equal(slot.finished(1)?.id, 2);
+  assert.equal(slot.finished(1, 0.1)?.id, 2);
   assert.equal(fill(slot, queue), 3);
   slot.flush();
   assert.deepEqual(sent, [[{ id: 3 }, { id: 4 }, { id: 5 }]]);
   sent.length = 0;
   // Holding three, it takes nothing until it is down to two, then two at once.
-  slot.finished(2);
+  slot.finished(2, 0.1);
   assert.equal(fill(slot, queue), 0);
-  slot.finished(3);
+  slot.finished(3, 0.1);
   assert.equal(fill(slot, queue), 2);
   slot.flush();
   assert.deepEqual(sent, [[{ id: 6 }, { id: 7 }]]);
@@ -79,8 +74,7 @@ test("a worker holds one task ahead; while its tasks are short, three, refilled 
   sent.length = 0;
   // Long tasks: back to one ahead, so no other worker idles while this one holds a queue.
   for (const id of [4, 5, 6]) {
-    waitMs(5);
-    slot.finished(id);
+    slot.finished(id, 5);
     assert.equal(fill(slot, queue), id === 6 ? 1 : 0);
   }
   assert.equal(slot.job?.id, 7);
@@ -88,7 +82,7 @@ test("a worker holds one task ahead; while its tasks are short, three, refilled 
   assert.deepEqual(sent, [{ id: 8 }]);
   sent.length = 0;
   // Cancel drops every task sent ahead at once, and tells the worker to skip each.
-  slot.finished(7);
+  slot.finished(7, 0.1);
   assert.equal(fill(slot, queue), 1);
   slot.flush();
   assert.deepEqual(slot.ahead.map((j) => j.id), [9]);
