@@ -32,8 +32,9 @@ export interface PeerPair {
    * Reference figures from the same rounds, by name: `serial` (the Lab's own
    * per-task work, no pool: what is not the pool's), `half` (ours with half
    * as many tasks: with `ours` it splits our time into the workers' start-up
-   * and a per-task cost once they run), and for spawn and fork `ipc2` (bare
-   * IPC with as many echo children as workers, each kept busy).
+   * and a per-task cost once they run), for spawn and fork `ipc2` (bare IPC
+   * with as many echo children as workers, each kept busy), and for thread
+   * `peer_end` (the peer pool's `destroy()`, ms per pool, left out of its time).
    */
   reference?: Record<string, number[]>;
   error?: string;
@@ -89,14 +90,21 @@ async function threadPeer(): Promise<{ name: string; make: () => Promise<PeerPoo
   };
 }
 
-// A fresh pool per round, as a Lab starts its own: its start-up is part of the time.
-async function poolRound(make: () => Promise<PeerPool>, n: number): Promise<number> {
+// A fresh pool per round, as a Lab starts its own: its start-up is part of the time. Its
+// destroy() is not (the peer's results are there before it), but goes to `ends` (ms per pool):
+// a Lab's runTasks returns once its workers have exited.
+async function poolRound(
+  make: () => Promise<PeerPool>,
+  n: number,
+  ends: number[],
+): Promise<number> {
   const t0 = performance.now();
   const pool = await make();
   await Promise.all(Array.from({ length: n }, (_, i) => pool.run({ i })));
-  const ms = (performance.now() - t0) / n;
+  const t1 = performance.now();
   await pool.destroy();
-  return ms;
+  ends.push(performance.now() - t1);
+  return (t1 - t0) / n;
 }
 
 async function pQueueRound(n: number): Promise<number> {
@@ -165,12 +173,17 @@ export async function comparePeers(
     }
     if (peer !== null) {
       const { name, make } = peer;
-      out.push(
-        await pair("thread", name, rounds, () => labtech("thread", n), () => poolRound(make, n), {
-          serial: () => labtech("serial", n),
-          half: () => labtech("thread", n / 2),
-        }),
+      const ends: number[] = [];
+      const result = await pair(
+        "thread",
+        name,
+        rounds,
+        () => labtech("thread", n),
+        () => poolRound(make, n, ends),
+        { serial: () => labtech("serial", n), half: () => labtech("thread", n / 2) },
       );
+      result.reference!.peer_end = ends;
+      out.push(result);
     }
   }
   if (backends.includes("async")) {

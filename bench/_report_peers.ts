@@ -35,6 +35,7 @@ export function renderPeers(
       const serial = median(p.reference?.serial ?? []);
       const ipc2 = median(p.reference?.ipc2 ?? []);
       const half = median(p.reference?.half ?? []);
+      const peerEnd = median(p.reference?.peer_end ?? []);
       // T(n) = start-up + n × warm and T(n/2) = start-up + n/2 × warm, per task: ours and half.
       const warm = ours === null || half === null ? null : 2 * ours - half;
       const startup = ours === null || warm === null ? null : (ours - warm) * r.n;
@@ -50,6 +51,7 @@ export function renderPeers(
         fmt(startup, 0),
         ipc2 === null ? "" : fmt(ipc2, 4),
         ipc2 === null || ours === null ? "" : fmt(ours / ipc2, 3),
+        peerEnd === null ? "" : fmt(peerEnd, 1),
       ]);
       if (p.error) rows.at(-1)![5] = `error: ${p.error.split("\n")[0]}`;
       check(
@@ -73,12 +75,15 @@ export function renderPeers(
       "labtech start-up (ms)",
       "bare IPC, 2 children",
       "labtech ÷ that",
+      "peer's destroy() (ms)",
     ], rows),
     "\nThe serial column is the Lab's own per-task work with no pool, timed in the same rounds:" +
     " what of labtech's time is not the pool's. Labtech's time splits into its workers' start-up" +
     " and a cost per task once they run, from rounds with half the tasks in the same run" +
     " (T(n) = start-up + n × per task); the bare IPC figures leave their children's start-up" +
     " out. Bare IPC with 2 children keeps two echo" +
-    " subprocesses busy at once, as a pool of two does; the round trip is one at a time.\n",
+    " subprocesses busy at once, as a pool of two does; the round trip is one at a time." +
+    " Labtech's time ends when its workers have exited (runTasks waits for them); the thread" +
+    " peer's ends with its last result, and its destroy() is shown apart.\n",
   ];
 }
