@@ -44,7 +44,7 @@ export const DESCRIPTION = "Run parameterised experiment pipelines with maximal 
  * must be in the package: worker or subprocess entry points loaded by URL.
  * Files under `runners/` named `_*entry*.ts` are found without being listed.
  */
-export const BUILD_EXTRA: string[] = [];
+export const BUILD_EXTRA: string[] = ["runtime/_deno_watchdog.ts"];
 
 /** Paths (relative to the package dir) kept out of the npm tarball. */
 const UNPUBLISHED = ["esm/tests/", "esm/examples/", "esm/bench/", "esm/scripts/"];
@@ -118,6 +118,25 @@ async function leftoverTsSpecifiers(esmDir: string): Promise<string[]> {
     });
   }
   return found;
+}
+
+/**
+ * Modules the emitted JavaScript loads by URL (`new URL(\`./name${EXT}\`, import.meta.url)`,
+ * the way worker entries are named) that are not in the build: each is an entry missing from
+ * {@link BUILD_EXTRA}.
+ */
+async function missingUrlTargets(esmDir: string): Promise<string[]> {
+  const missing: string[] = [];
+  const pattern = /new URL\(`\.\/([\w.-]+)\$\{EXT\}`, import\.meta\.url\)/g;
+  for (const entry of await readdir(esmDir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".js")) continue;
+    const code = await readFile(join(entry.parentPath, entry.name), "utf8");
+    for (const [, name] of code.matchAll(pattern)) {
+      const target = join(entry.parentPath, `${name}.js`);
+      if (!existsSync(target)) missing.push(toPosix(relative(esmDir, target)));
+    }
+  }
+  return missing;
 }
 
 /**
@@ -273,6 +292,13 @@ export async function build(options: BuildOptions = {}): Promise<string> {
     await cp(join(ROOT, file), target);
   }
 
+  const unshipped = await missingUrlTargets(join(outDir, "esm"));
+  if (unshipped.length > 0) {
+    throw new Error(
+      `Cannot build: modules loaded by URL are missing from the build (add their sources to ` +
+        `BUILD_EXTRA in scripts/build.ts): ${unshipped.join(", ")}`,
+    );
+  }
   const leftovers = await leftoverTsSpecifiers(join(outDir, "esm"));
   if (leftovers.length > 0) {
     console.warn(

@@ -4,6 +4,7 @@
  *
  * - Bun: `bun add ./labtech-<version>.tgz` (the packed build), then a
  *   pipeline on the serial and thread runners (npm is packaging.test.ts);
+ * - Deno: the same package in a package.json project, on every runner;
  * - Deno: a script in a folder with no deno.json, package.json or
  *   node_modules imports the repository's `mod.ts` by path, by file:// URL,
  *   and by http URL (the repository served on loopback); Deno resolves its
@@ -88,6 +89,29 @@ describe("install paths", { timeout: TIMEOUT * 3 }, () => {
     for (const runner of ["serial", "thread"]) {
       const storage = join(work, `bun-storage-${runner}`);
       const { stdout } = await run(tool("bun"), ["main.ts", storage, runner], project);
+      assert.deepEqual(lastJson(stdout), { result: 14, cached: true }, runner);
+    }
+  });
+
+  test("Deno: the packed tarball in a package.json project runs a pipeline on every runner", async () => {
+    // The modules the build loads by URL (worker entries, Deno's watchdog) must be in it.
+    const project = join(work, "deno-npm-project");
+    mkdirSync(project);
+    writeFileSync(
+      join(project, "package.json"),
+      JSON.stringify({ name: "deno-consumer", private: true, type: "module" }),
+    );
+    await run(tool("bun"), ["add", tarball], project);
+    writeFileSync(join(project, "tasks.ts"), TASKS_TS("labtech"));
+    writeFileSync(join(project, "main.ts"), MAIN_TS("labtech"));
+    for (const runner of ["serial", "thread", "spawn", "fork"]) {
+      const storage = join(work, `deno-npm-storage-${runner}`);
+      const { stdout } = await run(
+        tool("deno"),
+        ["run", "-A", "main.ts", storage, runner],
+        project,
+        { DENO_NO_UPDATE_CHECK: "1" },
+      );
       assert.deepEqual(lastJson(stdout), { result: 14, cached: true }, runner);
     }
   });
