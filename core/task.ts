@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { hexDigest } from "../runtime/digest.ts";
 import type { Cache } from "./cache.ts";
 import { callerModuleUrl } from "./_call_site.ts";
 import { TaskError } from "./errors.ts";
@@ -263,7 +263,7 @@ export class Task<P = any, R = any, in C extends object = any> implements TaskLi
     const identity = `{"codeVersion":${JSON.stringify(codeVersion)},"name":${
       JSON.stringify(type.name)
     },"params":${identityText(normalized.params)}}`;
-    this.cacheKey = `${type.name}__${createHash("sha1").update(identity).digest("hex")}`;
+    this.cacheKey = `${type.name}__${hexDigest("sha1", identity)}`;
     this.#dependencies = normalized.dependencies as Task[];
   }
 

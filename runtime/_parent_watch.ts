@@ -2,18 +2,18 @@
  * Ends a worker subprocess soon after the process that started it dies, even
  * while a task blocks its event loop: a small thread polls the parent's pid
  * and kills its own process with SIGKILL once the parent is gone (the child
- * is then adopted, so its parent pid changes). This module is also that
- * thread's code, so that no extra file needs shipping.
+ * is then adopted, so its parent pid changes). That thread's code is
+ * `_node_watchdog.ts` (`_deno_watchdog.ts` on Deno).
  *
  * @module
  */
 import process from "node:process";
-import { isMainThread, Worker, workerData } from "node:worker_threads";
+import { nodeBuiltin } from "./_builtin.ts";
+
+const EXT = import.meta.url.endsWith(".js") ? ".js" : ".ts";
 
 /** The environment variable that tells a worker subprocess its parent's pid. */
 export const PARENT_PID_VARIABLE = "LABTECH_PARENT_PID";
-
-const POLL_MS = 250;
 
 /**
  * The environment a worker subprocess is started with, naming this process as its parent.
@@ -70,7 +70,10 @@ export function watchParent(
 ): boolean {
   const parent = parentPid(env);
   if (parent === null) return false;
-  const watchdog = new Worker(new URL(import.meta.url), { workerData: { watchParent: parent } });
+  // Loaded here, in subprocesses only: thread workers load this module too (Bun: several ms).
+  const { Worker } = nodeBuiltin<typeof import("node:worker_threads")>("node:worker_threads");
+  const entry = new URL(`./_node_watchdog${EXT}`, import.meta.url);
+  const watchdog = new Worker(entry, { workerData: { watchParent: parent } });
   watchdog.unref();
   return true;
 }
@@ -106,14 +109,4 @@ export function watchAfterFirstSend<A extends unknown[]>(
     watching = true;
     watch(env);
   };
-}
-
-// In the watchdog thread: poll, and kill this whole process once the parent is gone.
-const job = isMainThread ? null : (workerData as { watchParent?: unknown } | null)?.watchParent;
-if (typeof job === "number") {
-  const check = () => {
-    if (process.ppid !== job) process.kill(process.pid, "SIGKILL");
-  };
-  check();
-  setInterval(check, POLL_MS);
 }

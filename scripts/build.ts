@@ -44,7 +44,7 @@ export const DESCRIPTION = "Run parameterised experiment pipelines with maximal 
  * must be in the package: worker or subprocess entry points loaded by URL.
  * Files under `runners/` named `_*entry*.ts` are found without being listed.
  */
-export const BUILD_EXTRA: string[] = ["runtime/_deno_watchdog.ts"];
+export const BUILD_EXTRA: string[] = ["runtime/_deno_watchdog.ts", "runtime/_node_watchdog.ts"];
 
 /** Paths (relative to the package dir) kept out of the npm tarball. */
 const UNPUBLISHED = ["esm/tests/", "esm/examples/", "esm/bench/", "esm/scripts/"];

@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { loadRuntimeAdapter } from "../runtime/adapter.ts";
+import { hexDigest } from "../runtime/digest.ts";
 
 /** Every work folder starts with this; entries never do (keys cannot start with "."). */
 export const TEMP_PREFIX = ".tmp-";
@@ -19,8 +19,13 @@ export const TEMP_PREFIX = ".tmp-";
 /** A work folder this old is abandoned whoever owns it: no entry takes a day to write. */
 export const STALE_AFTER_MS = 24 * 60 * 60 * 1000;
 
-const HOST = createHash("sha256").update(hostname()).digest("hex").slice(0, 8);
-const NONCE = randomBytes(6).toString("hex");
+const HOST = hexDigest("sha256", hostname()).slice(0, 8);
+// Web Crypto, global on every runtime (node:crypto would cost Bun workers a slow load).
+const NONCE = Array.from(
+  crypto.getRandomValues(new Uint8Array(6)),
+  (b) => b.toString(16).padStart(2, "0"),
+)
+  .join("");
 const OWNED = /^\.tmp-([0-9a-f]{8})-(\d+)-[0-9a-f]+-[0-9a-z]+(?:-old|-del)?$/;
 // /proc tells whether a pid is alive without signalling it (Linux); elsewhere only age counts.
 const HAS_PROC = existsSync("/proc/self/stat");
