@@ -24,6 +24,7 @@ import { renderSvg } from "./_svg.ts";
 import { renderMarkdown, type Report } from "./_report.ts";
 import { clusterSection, diskSection, type ScriptSection } from "./_script_workloads.ts";
 import { sourceFiles, toBareSpecifiers } from "../scripts/npm_specifiers.ts";
+import { BUILD_EXTRA } from "../scripts/build.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -179,6 +180,8 @@ function buildForNode(): string | null {
         "../bench-node-src/bench/_echo_worker.ts",
         "../bench-node-src/bench/_echo_child.ts",
         "../bench-node-src/bench/_peer_fn.ts",
+        // Modules loaded only by URL (the subprocess watchdogs), as the npm build ships them.
+        ...BUILD_EXTRA.map((file) => `../bench-node-src/${file}`),
       ],
       include: ["../bench-node-src/runners/**/*.ts", "../bench-node-src/observe/**/*.ts"],
     }),

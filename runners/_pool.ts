@@ -25,7 +25,7 @@ import { heapLimitOf } from "./_heap_limit.ts";
 import type { TaskMonitorInfo } from "../core/runner.ts";
 import type { RuntimeAdapter } from "../runtime/adapter.ts";
 import { type TaskPlace, UsageMonitor } from "./_monitor.ts";
-import { type Job, type Running, runningRecord, type Slot } from "./_pool_jobs.ts";
+import { type Job, type Running, runningRecord, ShortTypes, type Slot } from "./_pool_jobs.ts";
 import type { PoolStrategy } from "./_pool_strategy.ts";
 import { RunnerBase } from "./_runner_base.ts";
 import { encodeRun } from "./_task_wire.ts";
@@ -60,6 +60,7 @@ export class PoolRunner extends RunnerBase {
   #queue: Job[] = [];
   readonly #running = new Map<number, Running>();
   #nextId = 1;
+  readonly #shortTypes = new ShortTypes();
   #closed = false;
   #pumpScheduled = false;
 
@@ -154,8 +155,9 @@ export class PoolRunner extends RunnerBase {
       // An idle worker, else one starting or to start, else one to send it ahead to (in pairs).
       const growing = starting > 0 || this.#slots.size < this.#size;
       const pair = queue.length - i > 1;
+      const short = this.#shortTypes.has(job.task);
       const slot = this.#slotWhere((s) => s.idleShared) ??
-        (growing ? null : this.#slotWhere((s) => s.pipelinable && (pair || s.takesOne)));
+        (growing ? null : this.#slotWhere((s) => s.takesAhead(short, pair)));
       if (slot !== null) this.#dispatch(slot, job);
       else {
         waiting.push(job);
@@ -229,7 +231,8 @@ export class PoolRunner extends RunnerBase {
       case "error": {
         const running = this.#running.get(message.id);
         const ran = message.kind === "result" ? message.meta.durationMs : null;
-        const now = slot.finished(message.id, ran);
+        if (ran !== null && running !== undefined) this.#shortTypes.record(running.task, ran);
+        const now = slot.finished(message.id);
         if (now === undefined) { // cancelled or stopped meanwhile
           if (slot.settled(message.id)) this.#pump();
           return;
@@ -310,7 +313,7 @@ export class PoolRunner extends RunnerBase {
         slot.known,
         (dep) => getTaskResult(dep) ?? this.results.find(dep),
       );
-      slot.send(job, message);
+      slot.send(job, message, this.#shortTypes.has(job.task));
     } catch (error) {
       this.#fail(running, error instanceof Error ? error : new Error(String(error)));
       this.#schedulePump();

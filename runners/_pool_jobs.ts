@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { Task } from "../core/task.ts";
+import type { Task, TaskType } from "../core/task.ts";
 import type { MonitoredTask } from "./_monitor.ts";
-import type { WorkerSlot } from "./_worker_slot.ts";
+import { SHORT_TASK_MS, type WorkerSlot } from "./_worker_slot.ts";
 
 /** A task submitted to a pool. */
 export interface Job {
@@ -50,4 +50,37 @@ export function runningRecord(job: Job, status: Running["status"], slot: Slot | 
   // Field by field: spreading `job` into a new object took several µs a task on Node 20.
   const { id, task, name, useCache, heapMb } = job;
   return { id, task, name, useCache, heapMb, status, slot, sample: null, start: new Date() };
+}
+
+/**
+ * Per task type, whether its last task to finish ran under `SHORT_TASK_MS`:
+ * short tasks go deeper ahead (see `WorkerSlot.takesAhead`). A type not seen
+ * finishing yet counts as long.
+ *
+ * @example
+ * ```ts
+ * import { ShortTypes } from "./_pool_jobs.ts";
+ * import { task } from "../core/task.ts";
+ * import assert from "node:assert/strict";
+ * const quick = task({ name: "DocShortType", run: () => 1 });
+ * const types = new ShortTypes();
+ * assert.equal(types.has(quick({})), false);
+ * types.record(quick({}), 0.1);
+ * assert.equal(types.has(quick({ other: 1 })), true);
+ * types.record(quick({}), 50);
+ * assert.equal(types.has(quick({})), false);
+ * ```
+ */
+export class ShortTypes {
+  readonly #short = new Map<TaskType, boolean>();
+
+  /** Records how long `task` ran, as its worker measured it. */
+  record(task: Task, durationMs: number): void {
+    this.#short.set(task.type, durationMs < SHORT_TASK_MS);
+  }
+
+  /** @returns Whether `task`'s type is known to be short. */
+  has(task: Task): boolean {
+    return this.#short.get(task.type) === true;
+  }
 }

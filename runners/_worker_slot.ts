@@ -10,14 +10,17 @@ import { OUT_OF_MEMORY, type RuntimeAdapter, type WorkerHandle } from "../runtim
 import type { PoolStrategy } from "./_pool_strategy.ts";
 import type { CancelMessage } from "./_protocol.ts";
 
-// Tasks a shared worker holds, the one it runs and those sent ahead: one ahead, or, while its
-// tasks take less than SHORT_TASK_MS (a few round trips), up to four, refilled two at a time in
-// one message. Long tasks keep one ahead: more would leave other workers idle at a run's end.
-const SHORT_TASK_MS = 2;
-const HELD = { long: { high: 2, low: 1 }, short: { high: 4, low: 2 } };
+/**
+ * A task of a type whose last run took less than this (a few round trips) is
+ * short: short tasks go deeper ahead (see {@link WorkerSlot.takesAhead}).
+ */
+export const SHORT_TASK_MS = 2;
 
 /** The most tasks a worker holds: the one it runs and up to three sent ahead. */
-export const MAX_HELD: number = HELD.short.high;
+export const MAX_HELD = 4;
+
+// Short tasks are refilled once a worker holds this many or fewer, two per message.
+const REFILL_AT = 2;
 
 // What V8 (Node, Deno) writes to stderr as it dies of an exhausted heap.
 const OOM_LINE = /Reached heap limit|JavaScript heap out of memory|Fatal JavaScript out of memory/;
@@ -57,9 +60,10 @@ export class WorkerSlot<J extends { id: number; name: string }> {
   // A task sent ahead and then cancelled, until the worker answers for it (it ran or skipped
   // it): the worker may have started it, so nothing else may be sent or blamed meanwhile.
   readonly #cancelledAhead = new Set<number>();
-  // Taking tasks until it holds `high`, from when it held `low` or fewer.
+  // Ids of the tasks it holds that are not known to be short.
+  readonly #long = new Set<number>();
+  // Taking short tasks until it holds MAX_HELD, from when it held REFILL_AT or fewer.
   #filling = true;
-  #held = HELD.long;
   // Run messages not yet sent: a pump sends each worker's in one message.
   #outbox: Array<{ job: J; message: unknown }> = [];
 
@@ -88,33 +92,37 @@ export class WorkerSlot<J extends { id: number; name: string }> {
   }
 
   /**
-   * True when it takes a task sent ahead on its own: it is down to its last
-   * task, or the task completes a pair. Otherwise a pool waits until it has
-   * two, sent in one message.
+   * Whether a shared worker that runs a task takes one more sent ahead: one
+   * ahead always, so it starts its next task without waiting for a round
+   * trip; more only for a short task behind short ones, up to
+   * {@link MAX_HELD}, refilled two at a time in one message. A long task never
+   * waits behind a queue, nor a queue behind a long task: no worker idles at a
+   * run's end while another holds work.
+   *
+   * @param short Whether the task is of a type known to be short.
+   * @param paired Whether another task can follow it in the same message.
+   * @returns True when the pool should send it here now.
    */
-  get takesOne(): boolean {
-    return this.ahead.length === 0 || this.#outbox.length % 2 === 1;
-  }
-
-  /** True for a shared worker that runs a task and takes more to send ahead. */
-  get pipelinable(): boolean {
-    return this.ready && this.job !== null && this.#filling &&
-      this.#cancelledAhead.size === 0 && this.heapMb === null;
+  takesAhead(short: boolean, paired: boolean): boolean {
+    if (!this.ready || this.job === null || this.#cancelledAhead.size > 0) return false;
+    if (this.heapMb !== null) return false;
+    if (this.ahead.length === 0) return true;
+    if (!short || this.#long.size > 0 || !this.#filling) return false;
+    return paired || this.#outbox.length % 2 === 1;
   }
 
   /**
    * The task `id` finished: the next one (if any) becomes the running one.
    *
    * @param id The finished task's id.
-   * @param durationMs How long it ran, as its worker measured it, or null when unknown.
    * @returns The task that now runs, or undefined when `id` is not the running task.
    */
-  finished(id: number, durationMs: number | null): J | null | undefined {
+  finished(id: number): J | null | undefined {
     if (this.job?.id !== id) return undefined;
-    if (durationMs !== null) this.#held = durationMs < SHORT_TASK_MS ? HELD.short : HELD.long;
+    this.#long.delete(id);
     this.job = this.ahead.shift() ?? null;
     if (this.job !== null) this.#lastName = this.job.name;
-    if (this.ahead.length + 1 <= this.#held.low) this.#filling = true;
+    if (this.ahead.length + 1 <= REFILL_AT) this.#filling = true;
     return this.job;
   }
 
@@ -170,9 +178,10 @@ export class WorkerSlot<J extends { id: number; name: string }> {
    *
    * @param job The task's record.
    * @param message The run message.
-   * @throws whatever sending throws (a value that cannot be cloned); the slot is then as before.
+   * @param short Whether the task is of a type known to be short.
    */
-  send(job: J, message: unknown): void {
+  send(job: J, message: unknown, short: boolean): void {
+    if (!short) this.#long.add(job.id);
     const queued = this.job !== null;
     if (queued) this.ahead.push(job);
     else {
@@ -180,7 +189,7 @@ export class WorkerSlot<J extends { id: number; name: string }> {
       this.#lastName = job.name;
       this.#filling = true;
     }
-    if (this.ahead.length + 1 >= this.#held.high) this.#filling = false;
+    if (this.ahead.length + 1 >= MAX_HELD) this.#filling = false;
     this.#outbox.push({ job, message });
   }
 
@@ -214,6 +223,7 @@ export class WorkerSlot<J extends { id: number; name: string }> {
   }
 
   #forget(job: J): void {
+    this.#long.delete(job.id);
     if (this.job === job) this.job = this.ahead.shift() ?? null;
     else this.ahead.splice(this.ahead.indexOf(job), 1);
   }
@@ -227,6 +237,7 @@ export class WorkerSlot<J extends { id: number; name: string }> {
    */
   dropAhead(cancel = false): J[] {
     const ahead = this.ahead.splice(0);
+    for (const job of ahead) this.#long.delete(job.id);
     if (ahead.length === 0 || !cancel || this.gone) return ahead;
     // Their messages may have carried tasks the worker will now never hold: send them again.
     this.known.clear();

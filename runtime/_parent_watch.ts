@@ -74,6 +74,12 @@ export function watchParent(
   const { Worker } = nodeBuiltin<typeof import("node:worker_threads")>("node:worker_threads");
   const entry = new URL(`./_node_watchdog${EXT}`, import.meta.url);
   const watchdog = new Worker(entry, { workerData: { watchParent: parent } });
+  // Unwatched, the worker may outlive the Lab if the Lab is killed, but it can still run tasks.
+  watchdog.on("error", (error) => {
+    process.stderr.write(
+      `labtech: the worker's watchdog did not start: ${(error as Error).message}\n`,
+    );
+  });
   watchdog.unref();
   return true;
 }

@@ -38,66 +38,71 @@ function readySlot(): { slot: WorkerSlot<Job>; sent: unknown[] } {
   return { slot, sent };
 }
 
-/** Sends jobs to `slot` while it takes them, as a pool's pump does; returns how many it took. */
-function fill(slot: WorkerSlot<Job>, queue: Job[]): number {
+/**
+ * Sends queued jobs to `slot` while it takes them, as a pool's pump does (an
+ * idle worker takes one, then tasks go ahead, paired when another follows);
+ * returns how many it took.
+ */
+function fill(slot: WorkerSlot<Job>, queue: Job[], short: boolean): number {
   let taken = 0;
-  while (queue.length > 0 && (slot.idleShared || slot.pipelinable)) {
+  while (queue.length > 0 && (slot.idleShared || slot.takesAhead(short, queue.length > 1))) {
     const job = queue.shift()!;
-    slot.send(job, { id: job.id });
+    slot.send(job, { id: job.id }, short);
     taken++;
   }
   return taken;
 }
 
-test("a worker holds one task ahead; while its tasks are short, three, refilled two per message", () => {
+test("a worker holds one task ahead; short tasks behind short ones go three ahead, two per message", () => {
   const { slot, sent } = readySlot();
-  const queue = jobs(1, 9);
-  // Nothing measured yet: the one it runs and one ahead, each sent as it was taken.
-  assert.equal(fill(slot, queue), 2);
+  const queue = jobs(1, 12);
+  // Tasks not known to be short: the one it runs and one ahead, sent together.
+  assert.equal(fill(slot, queue, false), 2);
   assert.deepEqual(slot.flush(), []);
   assert.deepEqual(sent, [[{ id: 1 }, { id: 2 }]]);
   sent.length = 0;
-  // Task 1 took well under 2 ms: it may hold four, and takes three more, in one message.
-  assert.equal(slot.finished(1, 0.1)?.id, 2);
-  assert.equal(fill(slot, queue), 3);
+  // A short task goes one ahead of a long one, never deeper behind it.
+  slot.finished(1);
+  assert.equal(fill(slot, queue, true), 1);
   slot.flush();
-  assert.deepEqual(sent, [[{ id: 3 }, { id: 4 }, { id: 5 }]]);
+  assert.deepEqual(sent, [{ id: 3 }]);
+  sent.length = 0;
+  // Behind short tasks only: up to four held, the rest in one message.
+  slot.finished(2);
+  assert.equal(fill(slot, queue, true), 3);
+  slot.flush();
+  assert.deepEqual(sent, [[{ id: 4 }, { id: 5 }, { id: 6 }]]);
   sent.length = 0;
   // Holding three, it takes nothing until it is down to two, then two at once.
-  slot.finished(2, 0.1);
-  assert.equal(fill(slot, queue), 0);
-  slot.finished(3, 0.1);
-  assert.equal(fill(slot, queue), 2);
+  slot.finished(3);
+  assert.equal(fill(slot, queue, true), 0);
+  slot.finished(4);
+  assert.equal(fill(slot, queue, true), 2);
   slot.flush();
-  assert.deepEqual(sent, [[{ id: 6 }, { id: 7 }]]);
-  assert.deepEqual(slot.ahead.map((j) => j.id), [5, 6, 7]);
+  assert.deepEqual(sent, [[{ id: 7 }, { id: 8 }]]);
   sent.length = 0;
-  // Long tasks: back to one ahead, so no other worker idles while this one holds a queue.
-  for (const id of [4, 5, 6]) {
-    slot.finished(id, 5);
-    assert.equal(fill(slot, queue), id === 6 ? 1 : 0);
-  }
-  assert.equal(slot.job?.id, 7);
+  // A long task waits for a worker with nothing ahead, so no worker idles at a run's end
+  // while another holds a queue behind a long task.
+  assert.equal(slot.takesAhead(false, true), false);
+  for (const id of [5, 6, 7]) slot.finished(id);
+  assert.equal(fill(slot, queue, false), 1);
+  assert.equal(fill(slot, queue, true), 0, "nothing more behind a long task");
   slot.flush();
-  assert.deepEqual(sent, [{ id: 8 }]);
+  assert.deepEqual(sent, [{ id: 9 }]);
   sent.length = 0;
   // Cancel drops every task sent ahead at once, and tells the worker to skip each.
-  slot.finished(7, 0.1);
-  assert.equal(fill(slot, queue), 1);
-  slot.flush();
-  assert.deepEqual(slot.ahead.map((j) => j.id), [9]);
   assert.deepEqual(slot.dropAhead(true).map((j) => j.id), [9]);
-  assert.deepEqual(sent, [{ id: 9 }, { kind: "cancel", id: 9 }]);
-  assert.equal(slot.pipelinable, false, "nothing more until the worker answers for 9");
+  assert.deepEqual(sent, [{ kind: "cancel", id: 9 }]);
+  assert.equal(slot.takesAhead(true, true), false, "nothing more until the worker answers for 9");
   assert.equal(slot.settled(9), true);
-  assert.equal(slot.pipelinable, true);
+  assert.equal(slot.takesAhead(true, true), true);
 });
 
 test("a message that cannot be sent fails its own task only; the rest still go", () => {
   const { slot, sent } = readySlot();
-  slot.send({ id: 1, name: "T1" }, { id: 1 });
-  slot.send({ id: 2, name: "T2" }, { id: 2, bad: true });
-  slot.send({ id: 3, name: "T3" }, { id: 3 });
+  slot.send({ id: 1, name: "T1" }, { id: 1 }, true);
+  slot.send({ id: 2, name: "T2" }, { id: 2, bad: true }, true);
+  slot.send({ id: 3, name: "T3" }, { id: 3 }, true);
   const failed = slot.flush();
   assert.deepEqual(failed.map(([job, error]) => [job.id, (error as Error).message]), [
     [2, "Cannot send T2 to its worker: cannot be cloned"],
