@@ -174,7 +174,8 @@ export class WorkerSlot<J extends { id: number; name: string }> {
   }
 
   /**
-   * Gives it a task to run, at once when idle, else after its current one.
+   * Gives it a task to run, at once when idle, else after those it holds; the
+   * message goes out with the next `flush`.
    *
    * @param job The task's record.
    * @param message The run message.

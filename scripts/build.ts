@@ -101,16 +101,22 @@ function run(cmd: string, args: string[], cwd: string): { status: number; output
   return { status: result.status ?? 1, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
 }
 
+/** Each emitted JavaScript file under `esmDir`: its path relative to it (posix) and its code. */
+async function* emittedScripts(esmDir: string): AsyncGenerator<[string, string]> {
+  for (const entry of await readdir(esmDir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".js")) continue;
+    const file = join(entry.parentPath, entry.name);
+    yield [toPosix(relative(esmDir, file)), await readFile(file, "utf8")];
+  }
+}
+
 /** Relative `.ts` specifiers left in emitted JavaScript (tsc rewrites only literal imports). */
 async function leftoverTsSpecifiers(esmDir: string): Promise<string[]> {
   const found: string[] = [];
   const pattern = /(["'`])\.{1,2}\/[^"'`\n]*\.ts\1/;
-  for (const entry of await readdir(esmDir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith(".js")) continue;
-    const file = join(entry.parentPath, entry.name);
-    const rel = toPosix(relative(esmDir, file));
+  for await (const [rel, code] of emittedScripts(esmDir)) {
     if (rel.startsWith("tests/") || rel.startsWith("scripts/")) continue;
-    const lines = (await readFile(file, "utf8")).split("\n");
+    const lines = code.split("\n");
     lines.forEach((line, i) => {
       if (pattern.test(line) && !/^\s*(\*|\/\/)/.test(line)) {
         found.push(`esm/${rel}:${i + 1}: ${line.trim()}`);
@@ -128,12 +134,10 @@ async function leftoverTsSpecifiers(esmDir: string): Promise<string[]> {
 async function missingUrlTargets(esmDir: string): Promise<string[]> {
   const missing: string[] = [];
   const pattern = /new URL\(`\.\/([\w.-]+)\$\{EXT\}`, import\.meta\.url\)/g;
-  for (const entry of await readdir(esmDir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith(".js")) continue;
-    const code = await readFile(join(entry.parentPath, entry.name), "utf8");
+  for await (const [rel, code] of emittedScripts(esmDir)) {
     for (const [, name] of code.matchAll(pattern)) {
-      const target = join(entry.parentPath, `${name}.js`);
-      if (!existsSync(target)) missing.push(toPosix(relative(esmDir, target)));
+      const target = join(dirname(rel), `${name}.js`);
+      if (!existsSync(join(esmDir, target))) missing.push(toPosix(target));
     }
   }
   return missing;

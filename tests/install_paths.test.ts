@@ -76,16 +76,22 @@ describe("install paths", { timeout: TIMEOUT * 3 }, () => {
 
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  test("Bun: bun add the packed tarball, then a pipeline runs on serial and thread", async () => {
-    const project = join(work, "bun-project");
+  /** A package.json project with the packed tarball added (by bun) and the pipeline's scripts. */
+  async function tarballProject(name: string): Promise<string> {
+    const project = join(work, `${name}-project`);
     mkdirSync(project);
     writeFileSync(
       join(project, "package.json"),
-      JSON.stringify({ name: "bun-consumer", private: true, type: "module" }),
+      JSON.stringify({ name: `${name}-consumer`, private: true, type: "module" }),
     );
     await run(tool("bun"), ["add", tarball], project);
     writeFileSync(join(project, "tasks.ts"), TASKS_TS("labtech"));
     writeFileSync(join(project, "main.ts"), MAIN_TS("labtech"));
+    return project;
+  }
+
+  test("Bun: bun add the packed tarball, then a pipeline runs on serial and thread", async () => {
+    const project = await tarballProject("bun");
     for (const runner of ["serial", "thread"]) {
       const storage = join(work, `bun-storage-${runner}`);
       const { stdout } = await run(tool("bun"), ["main.ts", storage, runner], project);
@@ -95,15 +101,7 @@ describe("install paths", { timeout: TIMEOUT * 3 }, () => {
 
   test("Deno: the packed tarball in a package.json project runs a pipeline on every runner", async () => {
     // The modules the build loads by URL (worker entries, Deno's watchdog) must be in it.
-    const project = join(work, "deno-npm-project");
-    mkdirSync(project);
-    writeFileSync(
-      join(project, "package.json"),
-      JSON.stringify({ name: "deno-consumer", private: true, type: "module" }),
-    );
-    await run(tool("bun"), ["add", tarball], project);
-    writeFileSync(join(project, "tasks.ts"), TASKS_TS("labtech"));
-    writeFileSync(join(project, "main.ts"), MAIN_TS("labtech"));
+    const project = await tarballProject("deno-npm");
     for (const runner of ["serial", "thread", "spawn", "fork"]) {
       const storage = join(work, `deno-npm-storage-${runner}`);
       const { stdout } = await run(
