@@ -6,7 +6,12 @@
  */
 import { RunnerError } from "../core/errors.ts";
 import { emitLog } from "../core/logger.ts";
-import { OUT_OF_MEMORY, type RuntimeAdapter, type WorkerHandle } from "../runtime/adapter.ts";
+import {
+  OUT_OF_MEMORY,
+  type RuntimeAdapter,
+  type WorkerEvents,
+  type WorkerHandle,
+} from "../runtime/adapter.ts";
 import type { PoolStrategy } from "./_pool_strategy.ts";
 import type { CancelMessage } from "./_protocol.ts";
 
@@ -155,8 +160,21 @@ export class WorkerSlot<J extends { id: number; name: string }> {
     events: SlotEvents,
     shouldEnd: () => boolean,
   ): void {
-    const started = strategy.start(runtime, {
-      message: events.message,
+    const workerEvents = this.#workerEvents(events);
+    const started = strategy.start(runtime, workerEvents, { maxHeapMb: this.heapMb });
+    this.started = started.then((handle) => {
+      this.handle = handle;
+      if (shouldEnd() || this.gone) return handle.terminate();
+    }, (error: unknown) => workerEvents.exit(`it could not start: ${(error as Error).message}`));
+  }
+
+  // What the runtime calls. It may hold a finished worker's streams, and their listeners, a while
+  // after the worker exits: built apart from start() (whose closures would share its scope) and
+  // letting go of the pool at exit, they keep no result alive past the run.
+  #workerEvents(events: SlotEvents): WorkerEvents {
+    let to: SlotEvents | null = events;
+    return {
+      message: (message) => to?.message(message),
       output: (stream, line) => {
         if (stream === "stderr" && OOM_LINE.test(line)) this.#outOfMemory = true;
         emitLog({
@@ -165,12 +183,12 @@ export class WorkerSlot<J extends { id: number; name: string }> {
           message: line,
         });
       },
-      exit: events.exit,
-    }, { maxHeapMb: this.heapMb });
-    this.started = started.then((handle) => {
-      this.handle = handle;
-      if (shouldEnd() || this.gone) return handle.terminate();
-    }, (error: unknown) => events.exit(`it could not start: ${(error as Error).message}`));
+      exit: (reason) => {
+        const last = to;
+        to = null;
+        last?.exit(reason);
+      },
+    };
   }
 
   /**

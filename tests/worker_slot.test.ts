@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { RuntimeAdapter, WorkerEvents } from "../runtime/adapter.ts";
+import type { PoolStrategy } from "../runners/_pool_strategy.ts";
 import { WorkerSlot } from "../runners/_worker_slot.ts";
 
 test("a worker thread that cannot load a .ts entry says why and what to do", () => {
@@ -110,4 +112,36 @@ test("a message that cannot be sent fails its own task only; the rest still go",
   assert.deepEqual(sent, [{ id: 1 }, { id: 3 }]);
   assert.equal(slot.job?.id, 1);
   assert.deepEqual(slot.ahead.map((j) => j.id), [3]);
+});
+
+test("a worker's event handlers let go of the pool once it has exited", async () => {
+  // A runtime may keep a finished worker's streams, and the handlers given to it, for a while:
+  // through them the pool (and every result it holds) must not stay reachable.
+  const slot = new WorkerSlot<Job>(null, null);
+  let held: WorkerEvents | null = null;
+  const strategy = {
+    start: (_runtime: unknown, events: WorkerEvents) => {
+      held = events;
+      return Promise.resolve({
+        pid: 1,
+        threadId: null,
+        send() {},
+        terminate: () => Promise.resolve(),
+      });
+    },
+  } as unknown as PoolStrategy;
+  const got: unknown[] = [];
+  const exits: string[] = [];
+  slot.start(strategy, {} as RuntimeAdapter, {
+    message: (message) => got.push(message),
+    exit: (reason) => exits.push(reason),
+  }, () => false);
+  await slot.started;
+  const events = held! as WorkerEvents;
+  events.message({ kind: "ready" });
+  events.exit("it exited with code 0");
+  events.message({ kind: "late" });
+  events.exit("it exited again");
+  assert.deepEqual(got, [{ kind: "ready" }]);
+  assert.deepEqual(exits, ["it exited with code 0"]);
 });
