@@ -155,9 +155,9 @@ export class PoolRunner extends RunnerBase {
       // An idle worker, else one starting or to start, else one to send it ahead to (in pairs).
       const growing = starting > 0 || this.#slots.size < this.#size;
       const pair = queue.length - i > 1;
-      const short = this.#shortTypes.has(job.task);
+      const depth = this.#shortTypes.depth(job.task);
       const slot = this.#slotWhere((s) => s.idleShared) ??
-        (growing ? null : this.#slotWhere((s) => s.takesAhead(short, pair)));
+        (growing ? null : this.#slotWhere((s) => s.takesAhead(depth, pair)));
       if (slot !== null) this.#dispatch(slot, job);
       else {
         waiting.push(job);
@@ -313,7 +313,7 @@ export class PoolRunner extends RunnerBase {
         slot.known,
         (dep) => getTaskResult(dep) ?? this.results.find(dep),
       );
-      slot.send(job, message, this.#shortTypes.has(job.task));
+      slot.send(job, message, this.#shortTypes.depth(job.task));
     } catch (error) {
       this.#fail(running, error instanceof Error ? error : new Error(String(error)));
       this.#schedulePump();

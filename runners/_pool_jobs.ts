@@ -7,7 +7,7 @@
  */
 import type { Task, TaskType } from "../core/task.ts";
 import type { MonitoredTask } from "./_monitor.ts";
-import { SHORT_TASK_MS, type WorkerSlot } from "./_worker_slot.ts";
+import { heldDepth, type WorkerSlot } from "./_worker_slot.ts";
 
 /** A task submitted to a pool. */
 export interface Job {
@@ -53,9 +53,9 @@ export function runningRecord(job: Job, status: Running["status"], slot: Slot | 
 }
 
 /**
- * Per task type, whether its last task to finish ran under `SHORT_TASK_MS`:
- * short tasks go deeper ahead (see `WorkerSlot.takesAhead`). A type not seen
- * finishing yet counts as long.
+ * Per task type, how deep ahead its tasks may go, from how long its last task
+ * to finish ran (see `heldDepth` and `WorkerSlot.takesAhead`). A type not seen
+ * finishing yet counts as long: depth 0.
  *
  * @example
  * ```ts
@@ -64,23 +64,23 @@ export function runningRecord(job: Job, status: Running["status"], slot: Slot | 
  * import assert from "node:assert/strict";
  * const quick = task({ name: "DocShortType", run: () => 1 });
  * const types = new ShortTypes();
- * assert.equal(types.has(quick({})), false);
- * types.record(quick({}), 0.1);
- * assert.equal(types.has(quick({ other: 1 })), true);
+ * assert.equal(types.depth(quick({})), 0);
+ * types.record(quick({}), 0.5);
+ * assert.equal(types.depth(quick({ other: 1 })), 4);
  * types.record(quick({}), 50);
- * assert.equal(types.has(quick({})), false);
+ * assert.equal(types.depth(quick({})), 0);
  * ```
  */
 export class ShortTypes {
-  readonly #short = new Map<TaskType, boolean>();
+  readonly #depth = new Map<TaskType, number>();
 
   /** Records how long `task` ran, as its worker measured it. */
   record(task: Task, durationMs: number): void {
-    this.#short.set(task.type, durationMs < SHORT_TASK_MS);
+    this.#depth.set(task.type, heldDepth(durationMs));
   }
 
-  /** @returns Whether `task`'s type is known to be short. */
-  has(task: Task): boolean {
-    return this.#short.get(task.type) === true;
+  /** @returns How many tasks of `task`'s type a worker may hold; 0 when not known to be short. */
+  depth(task: Task): number {
+    return this.#depth.get(task.type) ?? 0;
   }
 }

@@ -21,11 +21,37 @@ import type { CancelMessage } from "./_protocol.ts";
  */
 export const SHORT_TASK_MS = 2;
 
-/** The most tasks a worker holds: the one it runs and up to three sent ahead. */
-export const MAX_HELD = 4;
+/** The most tasks a worker holds: the one it runs and up to fifteen sent ahead. */
+export const MAX_HELD = 16;
 
-// Short tasks are refilled once a worker holds this many or fewer, two per message.
-const REFILL_AT = 2;
+// The work a worker may hold beyond the task it runs, judged by the last run of their type: the
+// shorter the tasks, the more go ahead (each message then carries more), while what one worker
+// holds at a run's end, when another may be idle, stays a few milliseconds.
+const HELD_WORK_MS = 2;
+
+/**
+ * How many tasks of a type a worker may hold (the one it runs and those sent
+ * ahead), from how long its last task ran: 0 when that is not short (one is
+ * sent ahead, never more), else 4 to {@link MAX_HELD}, so that what it holds
+ * stays about {@link SHORT_TASK_MS} of work.
+ *
+ * @param durationMs How long the type's last task ran, as its worker measured it.
+ * @returns The depth, or 0 for a task that is not short.
+ *
+ * @example
+ * ```ts
+ * import { heldDepth, MAX_HELD } from "./_worker_slot.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(heldDepth(50), 0);
+ * assert.equal(heldDepth(1.5), 4);
+ * assert.equal(heldDepth(0.2), 10);
+ * assert.equal(heldDepth(0.01), MAX_HELD);
+ * ```
+ */
+export function heldDepth(durationMs: number): number {
+  if (!(durationMs < SHORT_TASK_MS)) return 0;
+  return Math.min(MAX_HELD, Math.max(4, Math.floor(HELD_WORK_MS / Math.max(durationMs, 1e-3))));
+}
 
 // What V8 (Node, Deno) writes to stderr as it dies of an exhausted heap.
 const OOM_LINE = /Reached heap limit|JavaScript heap out of memory|Fatal JavaScript out of memory/;
@@ -67,8 +93,9 @@ export class WorkerSlot<J extends { id: number; name: string }> {
   readonly #cancelledAhead = new Set<number>();
   // Ids of the tasks it holds that are not known to be short.
   readonly #long = new Set<number>();
-  // Taking short tasks until it holds MAX_HELD, from when it held REFILL_AT or fewer.
+  // Taking short tasks until it holds their depth, from when it held #refillAt or fewer.
   #filling = true;
+  #refillAt = 2;
   // Run messages not yet sent: a pump sends each worker's in one message.
   #outbox: Array<{ job: J; message: unknown }> = [];
 
@@ -99,20 +126,21 @@ export class WorkerSlot<J extends { id: number; name: string }> {
   /**
    * Whether a shared worker that runs a task takes one more sent ahead: one
    * ahead always, so it starts its next task without waiting for a round
-   * trip; more only for a short task behind short ones, up to
-   * {@link MAX_HELD}, refilled two at a time in one message. A long task never
-   * waits behind a queue, nor a queue behind a long task: no worker idles at a
-   * run's end while another holds work.
+   * trip; more only for a short task behind short ones, up to its depth (see
+   * {@link heldDepth}), refilled once it is down to half of that, several in
+   * one message. A long task never waits behind a queue, nor a queue behind a
+   * long task: no worker idles at a run's end while another holds work.
    *
-   * @param short Whether the task is of a type known to be short.
+   * @param depth The task's depth from {@link heldDepth}; 0 when it is not known to be short.
    * @param paired Whether another task can follow it in the same message.
    * @returns True when the pool should send it here now.
    */
-  takesAhead(short: boolean, paired: boolean): boolean {
+  takesAhead(depth: number, paired: boolean): boolean {
     if (!this.ready || this.job === null || this.#cancelledAhead.size > 0) return false;
     if (this.heapMb !== null) return false;
     if (this.ahead.length === 0) return true;
-    if (!short || this.#long.size > 0 || !this.#filling) return false;
+    if (depth === 0 || this.#long.size > 0 || !this.#filling) return false;
+    if (this.ahead.length + 1 >= depth) return false;
     return paired || this.#outbox.length % 2 === 1;
   }
 
@@ -127,7 +155,7 @@ export class WorkerSlot<J extends { id: number; name: string }> {
     this.#long.delete(id);
     this.job = this.ahead.shift() ?? null;
     if (this.job !== null) this.#lastName = this.job.name;
-    if (this.ahead.length + 1 <= REFILL_AT) this.#filling = true;
+    if (this.ahead.length + 1 <= this.#refillAt) this.#filling = true;
     return this.job;
   }
 
@@ -197,10 +225,10 @@ export class WorkerSlot<J extends { id: number; name: string }> {
    *
    * @param job The task's record.
    * @param message The run message.
-   * @param short Whether the task is of a type known to be short.
+   * @param depth The task's depth from {@link heldDepth}; 0 when it is not known to be short.
    */
-  send(job: J, message: unknown, short: boolean): void {
-    if (!short) this.#long.add(job.id);
+  send(job: J, message: unknown, depth: number): void {
+    if (depth === 0) this.#long.add(job.id);
     const queued = this.job !== null;
     if (queued) this.ahead.push(job);
     else {
@@ -208,7 +236,10 @@ export class WorkerSlot<J extends { id: number; name: string }> {
       this.#lastName = job.name;
       this.#filling = true;
     }
-    if (this.ahead.length + 1 >= MAX_HELD) this.#filling = false;
+    if (depth > 0 && this.ahead.length + 1 >= depth) {
+      this.#filling = false;
+      this.#refillAt = depth >> 1;
+    }
     this.#outbox.push({ job, message });
   }
 

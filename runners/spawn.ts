@@ -30,7 +30,7 @@ import type { Runner, RunnerBackend, RunnerBuildOptions } from "../core/runner.t
  *   storage: new NullStorage(),
  *   maxWorkers: 2,
  * });
- * assert.equal(runner.capacity, 8); // two workers, each with up to three tasks sent ahead
+ * assert.equal(runner.capacity, 32); // two workers, each with up to fifteen short tasks ahead
  * assert.equal(runner.pendingTaskCount(), 0);
  * await runner.close();
  * ```

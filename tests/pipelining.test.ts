@@ -95,7 +95,11 @@ describe(`worker pools, second pass, on ${detectRuntime()}`, () => {
         maxWorkers: 1,
       });
       try {
-        assert.equal(runner.capacity, 4, "the one it runs and up to three sent ahead");
+        assert.equal(
+          runner.capacity,
+          16,
+          "the one it runs and up to fifteen short tasks sent ahead",
+        );
         const log = join(dir, "runs.log");
         writeFileSync(log, "");
         const warm = job({ x: 0, ms: 0, fail: null });
