@@ -403,6 +403,7 @@ export function renderMarkdown(report: Report): { tables: string; svgData: Overh
         fmt(ratio, 3),
         fmt(collectedRatio, 3),
         fmt(bareRatio, 3),
+        r.workers_peak_rss_bytes == null ? "–" : fmt(Number(r.workers_peak_rss_bytes) / 2 ** 20),
         fmt(p ? perTask(p.fresh_ms, p.n) : null),
         fmt(p ? perTask(p.cached_ms, p.n) : null),
       ]);
@@ -433,6 +434,7 @@ export function renderMarkdown(report: Report): { tables: string; svgData: Overh
         "peak ÷ alive",
         "collected between batches",
         "no-Lab loop's peak ÷ alive",
+        "worker processes' peak RSS MiB",
         "Labtech fresh",
         "Labtech cached",
       ],

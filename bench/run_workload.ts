@@ -16,6 +16,7 @@ import { Lab, type RunOptions, type Task } from "../mod.ts";
 import type { RunnerName } from "../runners/backends.ts";
 import { loadRuntimeAdapter } from "../runtime/adapter.ts";
 import { detectRuntime } from "../runtime/detect.ts";
+import { childrenRssBytes } from "./_child_rss.ts";
 import { fsLimits, ipcRoundTrip, workerRoundTrip } from "./_primitives.ts";
 import { comparePeers } from "./_peers.ts";
 import {
@@ -221,7 +222,14 @@ async function runBig(args: WorkloadArgs, out: WorkloadResult, collect = false):
   gc?.();
   out.baseline_rss_bytes = adapter.rssBytes();
   let peak = 0;
-  const sample = () => peak = Math.max(peak, adapter.rssBytes());
+  // Subprocess workers hold each result while they make and save it: their memory, apart.
+  const subprocesses = args.backend === "spawn" || args.backend === "fork";
+  let workersPeak: number | null = null;
+  const sample = () => {
+    peak = Math.max(peak, adapter.rssBytes());
+    const workers = subprocesses ? childrenRssBytes() : null;
+    if (workers !== null) workersPeak = Math.max(workersPeak ?? 0, workers);
+  };
   const timer = setInterval(sample, 20);
   try {
     for (let r = 0; r < args.repeats; r++) {
@@ -245,6 +253,7 @@ async function runBig(args: WorkloadArgs, out: WorkloadResult, collect = false):
     clearInterval(timer);
   }
   out.peak_rss_bytes = peak;
+  out.workers_peak_rss_bytes = workersPeak;
   out.result_bytes = BIG_DOUBLES * 8;
   out.alive_bytes = Math.min(args.batch, args.n) * BIG_DOUBLES * 8;
 }
