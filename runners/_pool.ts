@@ -152,7 +152,7 @@ export class PoolRunner extends RunnerBase {
         else waiting.push(job);
         continue;
       }
-      // An idle worker, else one starting or to start, else one to send it ahead to (in pairs).
+      // An idle worker, else one starting or to start, else one to send it ahead to.
       const growing = starting > 0 || this.#slots.size < this.#size;
       const pair = queue.length - i > 1;
       const depth = this.#shortTypes.depth(job.task);

@@ -33,7 +33,7 @@ const HELD_WORK_MS = 2;
  * How many tasks of a type a worker may hold (the one it runs and those sent
  * ahead), from how long its last task ran: 0 when that is not short (one is
  * sent ahead, never more), else 4 to {@link MAX_HELD}, so that what it holds
- * stays about {@link SHORT_TASK_MS} of work.
+ * stays about 2 ms of work.
  *
  * @param durationMs How long the type's last task ran, as its worker measured it.
  * @returns The depth, or 0 for a task that is not short.
