@@ -30,9 +30,9 @@ export function childrenRssBytes(): number | null {
   }
   let total = 0;
   for (const thread of threads) {
-    for (const pid of readOr(`/proc/self/task/${thread}/children`).split(" ")) {
-      if (pid === "" || pid === "\n") continue;
-      const rss = /^VmRSS:\s+(\d+) kB/m.exec(readOr(`/proc/${pid.trim()}/status`));
+    for (const pid of readOr(`/proc/self/task/${thread}/children`).split(/\s+/)) {
+      if (pid === "") continue;
+      const rss = /^VmRSS:\s+(\d+) kB/m.exec(readOr(`/proc/${pid}/status`));
       if (rss !== null) total += Number(rss[1]) * 1024;
     }
   }

@@ -90,28 +90,34 @@ describe("install paths", { timeout: TIMEOUT * 3 }, () => {
     return project;
   }
 
-  test("Bun: bun add the packed tarball, then a pipeline runs on serial and thread", async () => {
-    const project = await tarballProject("bun");
-    for (const runner of ["serial", "thread"]) {
-      const storage = join(work, `bun-storage-${runner}`);
-      const { stdout } = await run(tool("bun"), ["main.ts", storage, runner], project);
+  /**
+   * Runs the pipeline (`main.ts` in `project`) with `runtime` on each runner, storage under
+   * `work/<storage>-<runner>`: each run must print the total, then find it cached.
+   */
+  async function runsPipeline(
+    runtime: "bun" | "deno",
+    project: string,
+    runners: string[],
+    storage: string,
+  ): Promise<void> {
+    for (const runner of runners) {
+      const args = ["main.ts", join(work, `${storage}-${runner}`), runner];
+      const { stdout } = runtime === "bun"
+        ? await run(tool("bun"), args, project)
+        : await run(tool("deno"), ["run", "-A", ...args], project, { DENO_NO_UPDATE_CHECK: "1" });
       assert.deepEqual(lastJson(stdout), { result: 14, cached: true }, runner);
     }
+  }
+
+  test("Bun: bun add the packed tarball, then a pipeline runs on serial and thread", async () => {
+    const project = await tarballProject("bun");
+    await runsPipeline("bun", project, ["serial", "thread"], "bun-storage");
   });
 
   test("Deno: the packed tarball in a package.json project runs a pipeline on every runner", async () => {
     // The modules the build loads by URL (worker entries, Deno's watchdog) must be in it.
     const project = await tarballProject("deno-npm");
-    for (const runner of ["serial", "thread", "spawn", "fork"]) {
-      const storage = join(work, `deno-npm-storage-${runner}`);
-      const { stdout } = await run(
-        tool("deno"),
-        ["run", "-A", "main.ts", storage, runner],
-        project,
-        { DENO_NO_UPDATE_CHECK: "1" },
-      );
-      assert.deepEqual(lastJson(stdout), { result: 14, cached: true }, runner);
-    }
+    await runsPipeline("deno", project, ["serial", "thread", "spawn", "fork"], "deno-npm-storage");
   });
 
   for (const how of ["path", "file URL"] as const) {
@@ -123,16 +129,7 @@ describe("install paths", { timeout: TIMEOUT * 3 }, () => {
       const from = how === "path" ? modTs : pathToFileURL(modTs).href;
       writeFileSync(join(project, "tasks.ts"), TASKS_TS(from));
       writeFileSync(join(project, "main.ts"), MAIN_TS(from));
-      for (const runner of ["serial", "thread", "spawn"]) {
-        const storage = join(work, `deno-storage-${how}-${runner}`);
-        const { stdout } = await run(
-          tool("deno"),
-          ["run", "-A", "main.ts", storage, runner],
-          project,
-          { DENO_NO_UPDATE_CHECK: "1" },
-        );
-        assert.deepEqual(lastJson(stdout), { result: 14, cached: true }, runner);
-      }
+      await runsPipeline("deno", project, ["serial", "thread", "spawn"], `deno-storage-${how}`);
       assert.ok(!existsSync(join(project, "node_modules")), "Deno made a node_modules folder");
       assert.deepEqual(configsAbove(project), []);
     });
@@ -157,18 +154,7 @@ describe("install paths", { timeout: TIMEOUT * 3 }, () => {
       const from = `http://127.0.0.1:${port}/mod.ts`;
       writeFileSync(join(project, "tasks.ts"), TASKS_TS(from));
       writeFileSync(join(project, "main.ts"), MAIN_TS(from));
-      for (const runner of ["serial", "thread"]) {
-        const storage = join(work, `deno-storage-url-${runner}`);
-        const { stdout } = await run(
-          tool("deno"),
-          ["run", "-A", "main.ts", storage, runner],
-          project,
-          {
-            DENO_NO_UPDATE_CHECK: "1",
-          },
-        );
-        assert.deepEqual(lastJson(stdout), { result: 14, cached: true }, runner);
-      }
+      await runsPipeline("deno", project, ["serial", "thread"], "deno-storage-url");
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
